@@ -1,0 +1,256 @@
+// Command gatehouse runs the Gatehouse identity portal and administers it
+// from the shell.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"gatehouse/internal/errcode"
+	"gatehouse/internal/server"
+)
+
+const usage = `Gatehouse: a self-hosted identity portal with MFA devices.
+
+Usage:
+  gatehouse serve [flags]                 start the portal
+  gatehouse users add NAME [--email E] [--admin] [--password-stdin]
+  gatehouse users list
+  gatehouse migrate                       bring the database schema up to date
+  gatehouse version
+
+Every flag has an environment equivalent: --data-dir is GATEHOUSE_DATA_DIR, and so on.
+Run "gatehouse COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "users":
+		return users(ctx, args[1:], stdin, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "gatehouse", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+		return v
+	}
+	return "(devel)"
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// dbFlags are accepted by every command that touches the database.
+func dbFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.DataDir, "data-dir", env("GATEHOUSE_DATA_DIR", "./gatehouse-data"), "folder for the SQLite database and key file (GATEHOUSE_DATA_DIR)")
+	fs.StringVar(&cfg.DB, "db", env("GATEHOUSE_DB", ""), "database DSN; default SQLite in the data dir (GATEHOUSE_DB)")
+	fs.StringVar(&cfg.Issuer, "issuer", env("GATEHOUSE_ISSUER", "Gatehouse"), "issuer name shown in authenticator apps (GATEHOUSE_ISSUER)")
+	fs.StringVar(&cfg.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", "http://localhost:8080"), "public URL of the portal (GATEHOUSE_BASE_URL)")
+	cfg.Key = os.Getenv("GATEHOUSE_KEY")
+}
+
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	return fs.Parse(args)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg server.Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", env("GATEHOUSE_ADDR", server.DefaultAddr), "address to listen on (GATEHOUSE_ADDR)")
+	dbFlags(fs, &cfg)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	app, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	pw, err := app.BootstrapAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if pw != "" {
+		fmt.Fprintf(stdout, "\nCreated the administrator account.\n  username: admin\n  one-time password: %s\nIt is shown only this once; you will choose a new password at first sign-in.\n\n", pw)
+	}
+	fmt.Fprintf(stdout, "Gatehouse is running: open %s (listening on %s). Press Ctrl+C to stop.\n", app.Config.BaseURL, ln.Addr())
+	app.Log.Info("serving", "addr", ln.Addr().String(), "base_url", app.Config.BaseURL, "db", redactedDSN(cfg))
+	err = app.Serve(ctx, ln)
+	app.Log.Info("stopped")
+	return err
+}
+
+func redactedDSN(cfg server.Config) string {
+	d := cfg.DSN()
+	if i := strings.Index(d, "://"); i >= 0 {
+		if j := strings.LastIndex(d, "@"); j > i {
+			if k := strings.Index(d[i+3:j], ":"); k >= 0 {
+				return d[:i+3+k+1] + "xxxxx" + d[j:]
+			}
+		}
+	}
+	return d
+}
+
+func openApp(ctx context.Context, cfg server.Config, stderr io.Writer) (*server.App, error) {
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return server.Open(ctx, cfg)
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg server.Config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	dbFlags(fs, &cfg)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	app, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	fmt.Fprintln(stdout, "The database schema is up to date.")
+	return nil
+}
+
+func users(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("users: say add or list")
+	}
+	var cfg server.Config
+	switch args[0] {
+	case "add":
+		fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+		email := fs.String("email", "", "email address")
+		admin := fs.Bool("admin", false, "make the user an administrator")
+		fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (final: no change required)")
+		dbFlags(fs, &cfg)
+		// Accept the name before or after the flags.
+		rest := args[1:]
+		name := ""
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			name, rest = rest[0], rest[1:]
+		}
+		if err := parse(fs, rest, stderr); err != nil {
+			return err
+		}
+		if name == "" && fs.NArg() > 0 {
+			name = fs.Arg(0)
+		}
+		if name == "" || fs.NArg() > 1 || (fs.NArg() == 1 && name != fs.Arg(0)) {
+			return errors.New("users add: give exactly one NAME")
+		}
+		pw := ""
+		if *fromStdin {
+			b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+			if err != nil {
+				return err
+			}
+			pw = strings.TrimRight(string(b), "\r\n")
+			if pw == "" {
+				return errors.New("users add: --password-stdin read an empty password")
+			}
+		}
+		app, err := openApp(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		u, oneTime, err := app.Accounts.CreateUser(ctx, name, *email, *admin, pw)
+		if err != nil {
+			if e := errcode.As(err); e != nil {
+				return errors.New(e.Message)
+			}
+			return err
+		}
+		if oneTime != "" {
+			fmt.Fprintf(stdout, "Created user %s.\n  one-time password: %s\nIt is shown only this once; the user chooses a new password at first sign-in.\n", u.Username, oneTime)
+		} else {
+			fmt.Fprintf(stdout, "Created user %s.\n", u.Username)
+		}
+		return nil
+	case "list":
+		fs := flag.NewFlagSet("users list", flag.ContinueOnError)
+		dbFlags(fs, &cfg)
+		if err := parse(fs, args[1:], stderr); err != nil {
+			return err
+		}
+		app, err := openApp(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		list, err := app.Accounts.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tEMAIL\tADMIN\tDEVICES\tCREATED")
+		for _, u := range list {
+			devices, err := app.MFA.List(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%s\n", u.Username, u.Email, u.Admin, len(devices), u.CreatedAt.Format("2006-01-02 15:04 UTC"))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("users: unknown subcommand %q (add, list)", args[0])
+}

@@ -1,0 +1,266 @@
+// Package server assembles Gatehouse from its parts — store, key ring,
+// domain services, web handler — and runs the HTTP server. The command and
+// the end-to-end tests both build the portal through it, so tests exercise
+// exactly what operators run.
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/mfa"
+	"gatehouse/internal/password"
+	"gatehouse/internal/secretbox"
+	"gatehouse/internal/store"
+	"gatehouse/internal/throttle"
+	"gatehouse/internal/totp"
+	"gatehouse/internal/web"
+)
+
+// Config is everything an operator can set.
+type Config struct {
+	Addr    string
+	DataDir string
+	// DB is a DSN; empty means SQLite in DataDir.
+	DB      string
+	BaseURL string
+	Issuer  string
+	// Key is a base64 key-encryption key; empty means the key file in DataDir.
+	Key string
+	// PasswordParams default to password.Default.
+	PasswordParams *password.Params
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
+
+// DefaultAddr listens on loopback only: exposing the portal is a choice.
+const DefaultAddr = "127.0.0.1:8080"
+
+// KeyFileName is the key-encryption key file in the data dir.
+const KeyFileName = "gatehouse.key"
+
+// keyCheckMeta names the canary sealed under the key at first start, so a
+// node with the wrong key refuses to start instead of failing every sign-in.
+const keyCheckMeta = "key_check"
+
+// App is an assembled Gatehouse.
+type App struct {
+	Config   Config
+	Store    *store.DB
+	Keys     *secretbox.Keyring
+	Accounts *account.Service
+	MFA      *mfa.Service
+	Handler  http.Handler
+	Log      *slog.Logger
+}
+
+// DSN returns the database DSN the config selects.
+func (c Config) DSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return "sqlite:" + filepath.Join(c.dataDir(), "gatehouse.db")
+}
+
+func (c Config) dataDir() string {
+	if c.DataDir == "" {
+		return "gatehouse-data"
+	}
+	return c.DataDir
+}
+
+// ParseBaseURL normalises the public base URL: scheme and host only, no
+// trailing slash, no default port.
+func ParseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--base-url %q must look like https://gatehouse.example.com", s)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("--base-url %q must be a scheme and host only (no path, query or user)", s)
+	}
+	host := u.Hostname()
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		u.Host = host
+		if strings.Contains(host, ":") {
+			u.Host = "[" + host + "]"
+		}
+	}
+	u.Path = ""
+	u.Host = strings.ToLower(u.Host)
+	return u, nil
+}
+
+// Open assembles the app: it opens and migrates the database and checks the
+// key-encryption key matches the data.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "Gatehouse"
+	}
+	if err := totp.ValidateIssuer(cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("--issuer: %w", err)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://localhost:8080"
+	}
+	base, err := ParseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := checkKey(ctx, db, keys); err != nil {
+		db.Close()
+		return nil, err
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	pp := password.Default
+	if cfg.PasswordParams != nil {
+		pp = *cfg.PasswordParams
+	}
+	limiter := &throttle.Limiter{Store: db, Now: now}
+	m := &mfa.Service{Store: db, Keys: keys, Throttle: limiter, Issuer: cfg.Issuer, Params: totp.Default, Now: now}
+	// Two hashes at a time on a 2-core machine: each holds 64 MiB.
+	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 4), Throttle: limiter, MFA: m, Now: now}
+	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cfg.BaseURL = base.String()
+	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Handler: h, Log: log}, nil
+}
+
+func loadKeys(cfg Config) (*secretbox.Keyring, error) {
+	if cfg.Key != "" {
+		k, err := secretbox.ParseKey(cfg.Key)
+		if err != nil {
+			return nil, fmt.Errorf("GATEHOUSE_KEY: %w", err)
+		}
+		return secretbox.New(k)
+	}
+	k, _, err := secretbox.LoadOrCreate(filepath.Join(cfg.dataDir(), KeyFileName))
+	return k, err
+}
+
+func checkKey(ctx context.Context, db *store.DB, keys *secretbox.Keyring) error {
+	plain := []byte("gatehouse key check")
+	aad := []byte(keyCheckMeta)
+	kid, ct, err := keys.Seal(plain, aad)
+	if err != nil {
+		return err
+	}
+	if _, err := db.PutMetaIfAbsent(ctx, keyCheckMeta, append([]byte(kid+":"), ct...)); err != nil {
+		return err
+	}
+	v, _, err := db.GetMeta(ctx, keyCheckMeta)
+	if err != nil {
+		return err
+	}
+	i := bytes.IndexByte(v, ':')
+	if i < 0 {
+		return errors.New("key check: malformed value in the database")
+	}
+	got, err := keys.Open(string(v[:i]), v[i+1:], aad)
+	if err != nil || !bytes.Equal(got, plain) {
+		return fmt.Errorf("the key-encryption key does not match this database (the data was sealed with key %s; this node has %s). Use the key file or GATEHOUSE_KEY the data was created with", v[:i], keys.CurrentKeyID())
+	}
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.Store.Close() }
+
+// BootstrapAdmin creates the first administrator when there are no users and
+// returns its one-time password (empty when users already exist).
+func (a *App) BootstrapAdmin(ctx context.Context) (string, error) {
+	n, err := a.Store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	_, pw, err := a.Accounts.CreateUser(ctx, "admin", "", true, "")
+	if err != nil && strings.Contains(err.Error(), "taken") {
+		return "", nil // another node made it first
+	}
+	return pw, err
+}
+
+// NewHTTPServer returns an http.Server with timeouts that bound slow clients.
+func (a *App) NewHTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve runs the HTTP server on ln until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := a.NewHTTPServer()
+	go a.sweep(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return nil
+}
+
+// sweep removes expired sessions and enrollments now and then; correctness
+// never depends on it (every read checks expiry), only disk use.
+func (a *App) sweep(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		if err := a.Store.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.Log.Warn("sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,256 @@
+// Package web serves Gatehouse's pages and its JSON API. Both call the same
+// domain services (account, mfa): no rule lives here, only the mapping of
+// requests to calls and of errors to statuses.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/errcode"
+	"gatehouse/internal/mfa"
+	"gatehouse/internal/qr"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Handler serves the portal.
+type Handler struct {
+	Accounts *account.Service
+	MFA      *mfa.Service
+	Log      *slog.Logger
+	// BaseURL is the public URL; https turns on Secure and __Host- cookies.
+	BaseURL *url.URL
+	// Ready reports whether the node can serve (the database answers).
+	Ready func(ctx context.Context) error
+
+	pages *pages
+	mux   *http.ServeMux
+}
+
+// MaxBodyBytes bounds every request body: no legitimate request is larger.
+const MaxBodyBytes = 64 << 10
+
+// QRPixelsPerModule keeps each module ≥ 4 CSS pixels (DESIGN §2).
+const QRPixelsPerModule = 6
+
+// New builds the handler.
+func New(h *Handler) (http.Handler, error) {
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	h.pages = p
+	h.mux = http.NewServeMux()
+	h.routes()
+	cop := http.NewCrossOriginProtection()
+	if h.BaseURL != nil {
+		if err := cop.AddTrustedOrigin(h.BaseURL.Scheme + "://" + h.BaseURL.Host); err != nil {
+			return nil, err
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, errcode.New(errcode.NotAllowed, "Cross-site request refused."))
+	}))
+	return h.recoverer(h.headers(cop.Handler(h.mux))), nil
+}
+
+func (h *Handler) routes() {
+	m := h.mux
+	m.Handle("GET /static/", http.FileServerFS(assets))
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	m.HandleFunc("GET /readyz", h.readyz)
+
+	// Pages.
+	m.HandleFunc("GET /{$}", h.page(h.home))
+	m.HandleFunc("GET /signin", h.signinForm)
+	m.HandleFunc("POST /signin", h.signin)
+	m.HandleFunc("GET /signin/mfa", h.mfaForm)
+	m.HandleFunc("POST /signin/mfa", h.mfaSubmit)
+	m.HandleFunc("GET /password/change", h.passwordForm)
+	m.HandleFunc("POST /password/change", h.passwordSubmit)
+	m.HandleFunc("POST /signout", h.signoutPage)
+	m.HandleFunc("GET /devices", h.page(h.devices))
+	m.HandleFunc("GET /devices/register", h.page(h.registerForm))
+	m.HandleFunc("POST /devices/register", h.page(h.registerSubmit))
+	m.HandleFunc("GET /devices/{id}/configure", h.page(h.enrollForm))
+	m.HandleFunc("POST /devices/{id}/configure", h.page(h.enrollSubmit))
+	m.HandleFunc("GET /devices/{id}/rename", h.page(h.renameForm))
+	m.HandleFunc("POST /devices/{id}/rename", h.page(h.renameSubmit))
+	m.HandleFunc("GET /devices/{id}/delete", h.page(h.deleteForm))
+	m.HandleFunc("POST /devices/{id}/delete", h.page(h.deleteSubmit))
+
+	// JSON API.
+	m.HandleFunc("POST /api/v1/auth/password", h.apiPassword)
+	m.HandleFunc("POST /api/v1/auth/totp", h.apiTOTP)
+	m.HandleFunc("POST /api/v1/auth/password-change", h.apiPasswordChange)
+	m.HandleFunc("POST /api/v1/auth/signout", h.apiSignout)
+	m.HandleFunc("GET /api/v1/me", h.api(h.apiMe))
+	m.HandleFunc("GET /api/v1/me/mfa-devices", h.api(h.apiListDevices))
+	m.HandleFunc("POST /api/v1/me/mfa-devices", h.api(h.apiCreateDevice))
+	m.HandleFunc("GET /api/v1/me/mfa-devices/{id}", h.api(h.apiGetDevice))
+	m.HandleFunc("POST /api/v1/me/mfa-devices/{id}/verify", h.api(h.apiVerifyDevice))
+	m.HandleFunc("PATCH /api/v1/me/mfa-devices/{id}", h.api(h.apiRenameDevice))
+	m.HandleFunc("DELETE /api/v1/me/mfa-devices/{id}", h.api(h.apiDeleteDevice))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, errcode.New(errcode.NotFound, "No such API endpoint: %s %s.", r.Method, r.URL.Path))
+	})
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.renderError(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	})
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	if h.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := h.Ready(ctx); err != nil {
+			h.Log.Warn("not ready", "err", err)
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// headers sets the security headers every response carries.
+func (h *Handler) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if h.secure() {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic into a logged 500 with no detail for the client.
+func (h *Handler) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.Log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				h.fail(w, r, errors.New("panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) secure() bool { return h.BaseURL != nil && h.BaseURL.Scheme == "https" }
+
+func (h *Handler) cookieName() string {
+	if h.secure() {
+		return "__Host-gatehouse_session"
+	}
+	return "gatehouse_session"
+}
+
+func (h *Handler) token(r *http.Request) string {
+	c, err := r.Cookie(h.cookieName())
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (h *Handler) setSession(w http.ResponseWriter, res account.Result) {
+	http.SetCookie(w, &http.Cookie{
+		Name: h.cookieName(), Value: res.Token, Path: "/", HttpOnly: true, Secure: h.secure(),
+		SameSite: http.SameSiteLaxMode, Expires: res.Session.ExpiresAt,
+	})
+}
+
+func (h *Handler) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: h.secure(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// status maps error codes to HTTP statuses: the only place this happens.
+func status(code string) int {
+	switch code {
+	case errcode.InvalidInput, errcode.InvalidCode, errcode.ClockSkew, errcode.CodeReused, errcode.NameInvalid, errcode.PasswordWeak:
+		return http.StatusBadRequest
+	case errcode.InvalidCredentials, errcode.Unauthenticated, errcode.MFARequired:
+		return http.StatusUnauthorized
+	case errcode.PasswordChangeRequired, errcode.NotAllowed:
+		return http.StatusForbidden
+	case errcode.NotFound:
+		return http.StatusNotFound
+	case errcode.NameTaken, errcode.DeviceLimit, errcode.Conflict:
+		return http.StatusConflict
+	case errcode.EnrollmentExpired:
+		return http.StatusGone
+	case errcode.RateLimited:
+		return http.StatusTooManyRequests
+	case errcode.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// publicError returns what the client may see of err; anything unexpected is
+// logged for the operator and shown as a fixed message.
+func (h *Handler) publicError(r *http.Request, err error) *errcode.Error {
+	if e := errcode.As(err); e != nil {
+		return e
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errcode.New(errcode.InvalidInput, "The request body is larger than %d bytes.", MaxBodyBytes)
+	}
+	if errors.Is(err, context.Canceled) {
+		return errcode.New(errcode.Unavailable, "The request was cancelled.")
+	}
+	h.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return errcode.New(errcode.Internal, "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.")
+}
+
+func setRetryAfter(w http.ResponseWriter, e *errcode.Error) {
+	if e.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+	}
+}
+
+func qrDataURL(uri string) (string, error) {
+	png, err := qr.PNG(uri, QRPixelsPerModule)
+	if err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
+}
+
+// localPath accepts only a path on this site as a redirect target.
+func localPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
