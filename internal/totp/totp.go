@@ -101,7 +101,7 @@ func Counter(t time.Time, period int64) int64 {
 	u := t.Unix()
 	q := u / period
 	if u%period != 0 && u < 0 {
-		q-- // floor, not truncation, for times before 1970
+		q-- // floor, not truncation, for times before 1970 (oathtool truncates there)
 	}
 	return q
 }
