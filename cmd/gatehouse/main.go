@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -114,16 +115,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if !flagSet(fs, "base-url", "GATEHOUSE_BASE_URL") {
+		// Without a public URL, the portal is where it listens, opened as
+		// localhost (a secure context for browsers even over http).
+		cfg.BaseURL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
 	app, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 	pw, err := app.BootstrapAdmin(ctx)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
@@ -135,6 +142,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err = app.Serve(ctx, ln)
 	app.Log.Info("stopped")
 	return err
+}
+
+// flagSet reports whether the operator chose a value, by flag or environment.
+func flagSet(fs *flag.FlagSet, name, envName string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	_, inEnv := os.LookupEnv(envName)
+	return set || inEnv
 }
 
 func redactedDSN(cfg server.Config) string {

@@ -199,6 +199,13 @@ func checkKey(ctx context.Context, db *store.DB, keys *secretbox.Keyring) error 
 	return nil
 }
 
+func (a *App) now() time.Time {
+	if a.Config.Now != nil {
+		return a.Config.Now()
+	}
+	return time.Now()
+}
+
 // Close releases the database.
 func (a *App) Close() error { return a.Store.Close() }
 
@@ -254,7 +261,7 @@ func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
-		if err := a.Store.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if err := a.Store.Sweep(ctx, a.now()); err != nil && ctx.Err() == nil {
 			a.Log.Warn("sweep", "err", err)
 		}
 		select {
