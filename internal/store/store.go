@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -57,7 +58,7 @@ func SQLiteDSN(path string) string {
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("store: PostgreSQL is not supported yet (%s)", Redact(dsn))
+		return openPostgres(ctx, dsn)
 	default:
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
@@ -114,7 +115,17 @@ func (s *DB) Migrate(ctx context.Context) error {
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(gd, s.db, sub)
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		// Nodes that start together take turns: the first migrates, the
+		// others wait on an advisory lock and then find nothing to do.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, s.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -230,4 +241,16 @@ func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 	}
 	_, err := c.exec(ctx, `DELETE FROM mfa_devices WHERE status = 'pending' AND expires_at <= ?`, ms(now))
 	return err
+}
+
+// redactErr keeps a driver's error message but never the DSN's password.
+func redactErr(err error, dsn string) string {
+	msg := err.Error()
+	u, perr := url.Parse(dsn)
+	if perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
 }
