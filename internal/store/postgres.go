@@ -31,4 +31,3 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	return &DB{db: db, dialect: Postgres}, nil
 }
-
