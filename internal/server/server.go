@@ -153,7 +153,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	m := &mfa.Service{Store: db, Keys: keys, Throttle: limiter, Issuer: cfg.Issuer, Params: totp.Default, Now: now}
 	// Two hashes at a time on a 2-core machine: each holds 64 MiB.
 	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 4), Throttle: limiter, MFA: m, Now: now}
-	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping})
+	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable})
 	if err != nil {
 		db.Close()
 		return nil, err

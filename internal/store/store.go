@@ -59,6 +59,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return openPostgres(ctx, dsn)
+	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:"):
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return nil, fmt.Errorf("store: unsupported database %q: use sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", scheme)
 	default:
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
@@ -243,9 +246,10 @@ func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 	return err
 }
 
-// redactErr keeps a driver's error message but never the DSN's password.
+// redactErr keeps a driver's error message, on one line, but never the
+// DSN's password.
 func redactErr(err error, dsn string) string {
-	msg := err.Error()
+	msg := strings.Join(strings.Fields(err.Error()), " ")
 	u, perr := url.Parse(dsn)
 	if perr == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {

@@ -34,6 +34,9 @@ type Handler struct {
 	BaseURL *url.URL
 	// Ready reports whether the node can serve (the database answers).
 	Ready func(ctx context.Context) error
+	// Unavailable classifies errors that mean "the database is unreachable
+	// now": they are answered 503 with Retry-After instead of 500.
+	Unavailable func(error) bool
 
 	pages *pages
 	mux   *http.ServeMux
@@ -223,6 +226,12 @@ func (h *Handler) publicError(r *http.Request, err error) *errcode.Error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return errcode.New(errcode.Unavailable, "The request was cancelled.")
+	}
+	if h.Unavailable != nil && h.Unavailable(err) {
+		h.Log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		e := errcode.New(errcode.Unavailable, "The service is temporarily unavailable. Try again in a few seconds.")
+		e.RetryAfterSeconds = 5
+		return e
 	}
 	h.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return errcode.New(errcode.Internal, "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.")
