@@ -151,8 +151,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	limiter := &throttle.Limiter{Store: db, Now: now}
 	m := &mfa.Service{Store: db, Keys: keys, Throttle: limiter, Issuer: cfg.Issuer, Params: totp.Default, Now: now}
-	// Two hashes at a time on a 2-core machine: each holds 64 MiB.
-	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 4), Throttle: limiter, MFA: m, Now: now}
+	// Hashes at a time: each holds Params.Memory (64 MiB) and uses two
+	// threads, so two keep a 2-core machine busy without exhausting memory.
+	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Now: now}
 	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable})
 	if err != nil {
 		db.Close()

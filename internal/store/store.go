@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"gatehouse/internal/throttle"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -236,9 +238,14 @@ func (s *DB) PutMetaIfAbsent(ctx context.Context, key string, value []byte) (boo
 	return n == 1, err
 }
 
-// Sweep deletes expired sessions and pending enrollments.
+// Sweep deletes expired sessions and pending enrollments, and throttle
+// counters that are neither locking nor recent (guesses against made-up
+// usernames would otherwise grow the table without bound).
 func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 	c := s.c()
+	if _, err := c.exec(ctx, `DELETE FROM throttles WHERE locked_until <= ? AND last_failure_at <= ?`, ms(now), ms(now.Add(-throttle.ForgetAfter))); err != nil {
+		return err
+	}
 	if _, err := c.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now)); err != nil {
 		return err
 	}
