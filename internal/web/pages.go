@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/mfa"
+	"gatehouse/internal/qr"
 	"gatehouse/internal/totp"
 )
 
@@ -321,7 +322,9 @@ func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request, u accou
 
 type enrollData struct {
 	mfa.Enrollment
-	QR      template.URL
+	QR template.URL
+	// QRSize is the image's own size in pixels, so it is drawn 1:1 (crisp).
+	QRSize  int
 	Secret  string
 	Grouped []string
 	Digits  int
@@ -339,9 +342,13 @@ func (h *Handler) enrollView(r *http.Request, u account.User) (view, error) {
 	if err != nil {
 		return view{}, err
 	}
+	version, err := qr.Version(e.URI)
+	if err != nil {
+		return view{}, err
+	}
 	secret := e.EncodedSecret()
 	return view{Title: "Device configuration", User: &u, Data: enrollData{
-		Enrollment: e, QR: template.URL(q), Secret: secret, Grouped: strings.Fields(totp.GroupSecret(secret)), Digits: h.MFA.Params.Digits,
+		Enrollment: e, QR: template.URL(q), QRSize: (17 + 4*version + 2*qr.QuietZone) * QRPixelsPerModule, Secret: secret, Grouped: strings.Fields(totp.GroupSecret(secret)), Digits: h.MFA.Params.Digits,
 	}}, nil
 }
 
