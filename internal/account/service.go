@@ -264,14 +264,22 @@ func (s *Service) VerifyTOTP(ctx context.Context, token, code string) (Result, e
 		if ferr != nil {
 			return Result{}, ferr
 		}
-		if wait, ferr := s.Throttle.Fail(ctx, key); ferr != nil {
+		wait, ferr := s.Throttle.Fail(ctx, key)
+		if ferr != nil {
 			return Result{}, ferr
-		} else if wait > 0 {
-			return Result{}, throttle.LockedError(wait)
 		}
+		// The challenge ends before any lock is reported: otherwise the lock
+		// that starts on the same failure would keep this challenge alive.
 		if n >= ChallengeAttempts {
-			_ = s.Store.DeleteSession(ctx, sess.IDHash)
-			return Result{}, errcode.New(errcode.RateLimited, "Too many wrong codes. Sign in again.")
+			if derr := s.Store.DeleteSession(ctx, sess.IDHash); derr != nil {
+				return Result{}, derr
+			}
+			e := errcode.New(errcode.RateLimited, "Too many wrong codes. Sign in again.")
+			e.RetryAfterSeconds = int(wait.Seconds())
+			return Result{}, e
+		}
+		if wait > 0 {
+			return Result{}, throttle.LockedError(wait)
 		}
 		return Result{}, err
 	}
@@ -292,14 +300,31 @@ func isFormatError(e *errcode.Error) bool {
 	return ok
 }
 
-// ChangePassword sets a new password in the password-change step (or for a
-// signed-in user), signs the user out everywhere else and rotates the session.
-func (s *Service) ChangePassword(ctx context.Context, token, newPassword string) (Result, error) {
+// ChangePassword sets a new password in the password-change step, or for a
+// signed-in user who proves they know the current one (a stolen session
+// cookie alone must not be able to take the account), signs the user out
+// everywhere else and rotates the session.
+func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, newPassword string) (Result, error) {
 	sess, u, err := s.session(ctx, token)
 	if err != nil {
 		return Result{}, err
 	}
-	if sess.State != StatePasswordChange && sess.State != StateAuthenticated {
+	switch sess.State {
+	case StatePasswordChange:
+	case StateAuthenticated:
+		key := ThrottleKey(u.ID)
+		if err := s.Throttle.Check(ctx, key); err != nil {
+			return Result{}, err
+		}
+		if err := s.Hasher.Verify(ctx, currentPassword, u.PasswordHash); err != nil {
+			if wait, ferr := s.Throttle.Fail(ctx, key); ferr != nil {
+				return Result{}, ferr
+			} else if wait > 0 {
+				return Result{}, throttle.LockedError(wait)
+			}
+			return Result{}, errcode.New(errcode.InvalidCredentials, "The current password is not right.")
+		}
+	default:
 		return Result{}, errcode.New(errcode.NotAllowed, "Finish signing in first.")
 	}
 	if err := password.Validate(newPassword); err != nil {

@@ -72,8 +72,10 @@ func (s *syncBuffer) String() string {
 }
 
 // startServer runs a real Gatehouse (SQLite in a temp dir) on a free
-// loopback port, with a fixed clock at a step's start (plus 5 s) so codes
-// never straddle a step boundary unless a test moves the clock.
+// loopback port, with a fixed clock at the current step's start (plus 5 s)
+// so codes never straddle a step boundary unless a test moves the clock.
+// The clock starts near real time because the client's cookie jar judges
+// cookie expiry by real time.
 func startServer(t *testing.T) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,7 +83,8 @@ func startServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	clk := &clock{t: time.Unix(1_800_000_000-1_800_000_000%30+5, 0).UTC()}
+	now := time.Now().Unix()
+	clk := &clock{t: time.Unix(now-now%30+5, 0).UTC()}
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	fast := password.Fast

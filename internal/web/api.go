@@ -143,7 +143,8 @@ func (h *Handler) apiTOTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiPasswordChange(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		NewPassword string `json:"new_password"`
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
 	}
 	if err := decode(r, &in); err != nil {
 		h.fail(w, r, err)
@@ -153,7 +154,7 @@ func (h *Handler) apiPasswordChange(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.Accounts.ChangePassword(r.Context(), h.token(r), in.NewPassword)
+	res, err := h.Accounts.ChangePassword(r.Context(), h.token(r), in.CurrentPassword, in.NewPassword)
 	if err != nil {
 		h.fail(w, r, err)
 		return

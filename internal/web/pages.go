@@ -221,7 +221,7 @@ func (h *Handler) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 		h.formError(w, r, "password", view{Title: "Choose a new password", User: &u, Data: data}, errcode.New(errcode.InvalidInput, "The two passwords are not the same."))
 		return
 	}
-	res, err := h.Accounts.ChangePassword(r.Context(), h.token(r), pw)
+	res, err := h.Accounts.ChangePassword(r.Context(), h.token(r), r.PostFormValue("current_password"), pw)
 	if err != nil {
 		h.formError(w, r, "password", view{Title: "Choose a new password", User: &u, Data: data}, err)
 		return
