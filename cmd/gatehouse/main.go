@@ -144,7 +144,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "\nCreated the administrator account.\n  username: admin\n  one-time password: %s\nIt is shown only this once; you will choose a new password at first sign-in.\n\n", pw)
 	}
 	fmt.Fprintf(stdout, "Gatehouse is running: open %s (listening on %s). Press Ctrl+C to stop.\n", app.Config.BaseURL, ln.Addr())
-	app.Log.Info("serving", "addr", ln.Addr().String(), "base_url", app.Config.BaseURL, "db", redactedDSN(cfg))
+	app.Log.Info("serving", "addr", ln.Addr().String(), "base_url", app.Config.BaseURL, "db", store.Redact(cfg.DSN()))
 	err = app.Serve(ctx, ln)
 	app.Log.Info("stopped")
 	return err
@@ -156,18 +156,6 @@ func flagSet(fs *flag.FlagSet, name, envName string) bool {
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	_, inEnv := os.LookupEnv(envName)
 	return set || inEnv
-}
-
-func redactedDSN(cfg server.Config) string {
-	d := cfg.DSN()
-	if i := strings.Index(d, "://"); i >= 0 {
-		if j := strings.LastIndex(d, "@"); j > i {
-			if k := strings.Index(d[i+3:j], ":"); k >= 0 {
-				return d[:i+3+k+1] + "xxxxx" + d[j:]
-			}
-		}
-	}
-	return d
 }
 
 func openApp(ctx context.Context, cfg server.Config, stderr io.Writer) (*server.App, error) {
@@ -290,6 +278,16 @@ func migrateData(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("migrate-data: --from and --to are the same database")
 	}
 	start := time.Now()
+	if path, ok := strings.CutPrefix(*from, "sqlite:"); ok || !strings.Contains(*from, "://") {
+		if path == "" {
+			path = *from
+		}
+		// Opening a SQLite path creates it: a mistyped --from must not
+		// "migrate" an empty database.
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("migrate-data: --from: %w", err)
+		}
+	}
 	src, err := store.Open(ctx, *from)
 	if err != nil {
 		return err

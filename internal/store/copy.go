@@ -39,8 +39,21 @@ func CopyAll(ctx context.Context, src, dst *DB) (CopyCounts, error) {
 	if n > 0 {
 		return nil, fmt.Errorf("store: the destination already has %d users; migrate into an empty database", n)
 	}
+	var srcUsers int
+	if err := src.c().row(ctx, `SELECT COUNT(*) FROM users`).Scan(&srcUsers); err != nil {
+		return nil, err
+	}
+	if srcUsers == 0 {
+		return nil, errors.New("store: the source has no users: is it the right database?")
+	}
 	counts := CopyCounts{}
 	err := dst.tx(ctx, func(out conn) error {
+		// A node (or "gatehouse migrate") may have written its own key check
+		// into the empty destination; the source's is the one that matches
+		// the data being copied.
+		if _, err := out.exec(ctx, `DELETE FROM meta`); err != nil {
+			return err
+		}
 		// The source is read inside one transaction too: a consistent snapshot
 		// even if a server is still writing to it.
 		return src.tx(ctx, func(in conn) error {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite:"):
 		scheme, _, _ := strings.Cut(dsn, "://")
 		return nil, fmt.Errorf("store: unsupported database %q: use sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", scheme)
+	case !strings.HasPrefix(dsn, "sqlite:") && strings.Contains(dsn, "="):
+		return nil, fmt.Errorf("store: %q looks like a keyword/value connection string; write PostgreSQL as postgres://USER:PASSWORD@HOST:PORT/DB, or SQLite as sqlite:PATH", Redact(dsn))
 	default:
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
@@ -90,15 +93,38 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 // Redact hides the password in a DSN so it can be logged.
+// It works on the text, not a parsed URL, so a DSN that does not parse
+// (the very case that gets logged) is masked too: the password in the user
+// part and any password= parameter or keyword.
 func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
+	dsn = userinfoPassword.ReplaceAllString(dsn, "${1}xxxxx@")
+	return passwordParam.ReplaceAllString(dsn, "${1}xxxxx")
+}
+
+var (
+	userinfoPassword = regexp.MustCompile(`(://[^:/@?#\s]*:)[^@\s]*@`)
+	passwordParam    = regexp.MustCompile(`(?i)((?:^|[?&\s])password=)[^&\s]*`)
+)
+
+// dsnSecrets returns the password values in a DSN, so error messages that
+// quote them can be scrubbed.
+func dsnSecrets(dsn string) []string {
+	var out []string
+	if m := regexp.MustCompile(`://[^:/@?#\s]*:([^@\s]*)@`).FindStringSubmatch(dsn); m != nil && m[1] != "" {
+		out = append(out, m[1])
+		if dec, err := url.PathUnescape(m[1]); err == nil && dec != m[1] {
+			out = append(out, dec)
+		}
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	for _, m := range regexp.MustCompile(`(?i)(?:^|[?&\s])password=([^&\s]*)`).FindAllStringSubmatch(dsn, -1) {
+		if m[1] != "" {
+			out = append(out, m[1])
+			if dec, err := url.QueryUnescape(m[1]); err == nil && dec != m[1] {
+				out = append(out, dec)
+			}
+		}
 	}
-	return u.String()
+	return out
 }
 
 // Close closes the database.
@@ -124,7 +150,8 @@ func (s *DB) Migrate(ctx context.Context) error {
 	if s.dialect == Postgres {
 		// Nodes that start together take turns: the first migrates, the
 		// others wait on an advisory lock and then find nothing to do.
-		locker, err := lock.NewPostgresSessionLocker()
+		// Retry every second (goose's default is 5 s) for up to 5 minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return err
 		}
@@ -256,12 +283,9 @@ func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 // redactErr keeps a driver's error message, on one line, but never the
 // DSN's password.
 func redactErr(err error, dsn string) string {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	u, perr := url.Parse(dsn)
-	if perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
+	msg := Redact(strings.Join(strings.Fields(err.Error()), " "))
+	for _, pw := range dsnSecrets(dsn) {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
 	}
 	return msg
 }

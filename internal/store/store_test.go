@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,5 +344,35 @@ func TestRedactHidesPassword(t *testing.T) {
 	got := store.Redact("postgres://gh:s3cret@db.example:5432/gatehouse?sslmode=require")
 	if got != "postgres://gh:xxxxx@db.example:5432/gatehouse?sslmode=require" {
 		t.Fatalf("Redact = %q", got)
+	}
+}
+
+func TestRedactHidesPasswordsEvenInDSNsThatDoNotParse(t *testing.T) {
+	tests := map[string]string{
+		"postgres://gh:s3cret@127.0.0.1:notaport/x":                 "postgres://gh:xxxxx@127.0.0.1:notaport/x",
+		"postgres://gh:s3cret@[127.0.0.1/x":                         "postgres://gh:xxxxx@[127.0.0.1/x",
+		"postgres://gh@127.0.0.1/x?sslmode=disable&password=s3cret": "postgres://gh@127.0.0.1/x?sslmode=disable&password=xxxxx",
+		"host=127.0.0.1 user=gh password=s3cret dbname=x":           "host=127.0.0.1 user=gh password=xxxxx dbname=x",
+		"postgres://gh@127.0.0.1/x":                                 "postgres://gh@127.0.0.1/x",
+		"sqlite:/data/gatehouse.db":                                 "sqlite:/data/gatehouse.db",
+	}
+	for in, want := range tests {
+		if got := store.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOpenRefusesDSNsItCannotServe(t *testing.T) {
+	for _, dsn := range []string{"mysql://root@localhost/x", "host=127.0.0.1 user=gh password=s3cret", ""} {
+		db, err := store.Open(context.Background(), dsn)
+		if err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", dsn)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) error shows the password: %v", dsn, err)
+		}
 	}
 }
