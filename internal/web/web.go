@@ -46,7 +46,7 @@ type Handler struct {
 const MaxBodyBytes = 64 << 10
 
 // QRPixelsPerModule keeps each module ≥ 4 CSS pixels (DESIGN §2).
-const QRPixelsPerModule = 6
+const QRPixelsPerModule = 5
 
 // New builds the handler.
 func New(h *Handler) (http.Handler, error) {
