@@ -237,28 +237,36 @@ func (s *Service) rotate(ctx context.Context, sess Session, u User, state State)
 	return Result{Token: token, Session: sess, User: u}, nil
 }
 
-// VerifyTOTP completes the MFA step with an authenticator code. Wrong codes
-// count against the challenge (ChallengeAttempts, then start over) and
-// against the account's throttle.
+// VerifyTOTP completes the MFA step with an authenticator code.
 func (s *Service) VerifyTOTP(ctx context.Context, token, code string) (Result, error) {
+	return s.CompleteMFA(ctx, token, func(ctx context.Context, userID string) error {
+		return s.MFA.CheckTOTP(ctx, userID, code)
+	})
+}
+
+// CompleteMFA runs check, which verifies one second factor of the session's
+// user (an authenticator code, a security key's assertion, …), and on
+// success moves the session past the MFA step with a new id. Every kind of
+// second factor goes through here, so each gets the same limits: a wrong
+// answer (errcode invalid_code or code_reused) counts against the challenge
+// (ChallengeAttempts, then start over from the password) and against the
+// account's throttle; a malformed answer (Detail "format") counts for neither.
+func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx context.Context, userID string) error) (Result, error) {
 	sess, u, err := s.session(ctx, token)
 	if err != nil {
 		return Result{}, err
 	}
 	if sess.State != StateMFA {
-		return Result{}, errcode.New(errcode.NotAllowed, "No code is expected now.")
+		return Result{}, errcode.New(errcode.NotAllowed, "No second factor is expected now.")
 	}
 	key := ThrottleKey(u.ID)
 	if err := s.Throttle.Check(ctx, key); err != nil {
 		return Result{}, err
 	}
-	if err := s.MFA.CheckTOTP(ctx, u.ID, code); err != nil {
-		c := errcode.Code(err)
-		if c != errcode.InvalidCode && c != errcode.CodeReused {
+	if err := check(ctx, u.ID); err != nil {
+		e := errcode.As(err)
+		if e == nil || (e.Code != errcode.InvalidCode && e.Code != errcode.CodeReused) || isFormatError(e) {
 			return Result{}, err
-		}
-		if e := errcode.As(err); e != nil && e.Message != "" && c == errcode.InvalidCode && isFormatError(e) {
-			return Result{}, err // a typo in the format is not a guess
 		}
 		n, ferr := s.Store.AddChallengeFailure(ctx, sess.IDHash)
 		if ferr != nil {
@@ -274,7 +282,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, token, code string) (Result, e
 			if derr := s.Store.DeleteSession(ctx, sess.IDHash); derr != nil {
 				return Result{}, derr
 			}
-			e := errcode.New(errcode.RateLimited, "Too many wrong codes. Sign in again.")
+			e := errcode.New(errcode.RateLimited, "Too many wrong answers. Sign in again.")
 			e.RetryAfterSeconds = int(wait.Seconds())
 			return Result{}, e
 		}
