@@ -22,6 +22,11 @@ var copyTables = []tableSpec{
 	{name: "mfa_devices", columns: []string{"id", "user_id", "type", "name", "name_key", "status", "created_at", "activated_at", "last_used_at", "expires_at", "secret_key_id", "secret_ct", "last_step", "drift"}},
 	{name: "throttles", columns: []string{"key", "failures", "last_failure_at", "locked_until"}},
 	{name: "meta", columns: []string{"key", "value"}},
+	{name: "settings", columns: []string{"key", "value", "updated_at"}},
+	{name: "audit_events", columns: append([]string{"id"}, strings.Split(auditColumns, ", ")...)},
+	{name: "trusted_browsers", columns: []string{"id", "user_id", "token_hash", "network", "user_agent", "created_at", "last_used_at", "expires_at"}},
+	{name: "api_tokens", columns: []string{"id", "name", "token_hash", "created_at", "last_used_at", "revoked_at"}},
+	{name: "email_codes", columns: []string{"session_hash", "code_hash", "expires_at", "attempts"}},
 }
 
 // CopyCounts says how many rows of each table were copied.
@@ -63,6 +68,12 @@ func CopyAll(ctx context.Context, src, dst *DB) (CopyCounts, error) {
 					return fmt.Errorf("copy %s: %w", t.name, err)
 				}
 				counts[t.name] = c
+			}
+			if dst.dialect == Postgres {
+				// Rows came with their ids: move the sequence past them.
+				if _, err := out.exec(ctx, `SELECT setval(pg_get_serial_sequence('audit_events', 'id'), COALESCE((SELECT MAX(id) FROM audit_events), 0) + 1, false)`); err != nil {
+					return err
+				}
 			}
 			return nil
 		})

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"gatehouse/internal/audit"
 	"gatehouse/internal/throttle"
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -213,15 +214,24 @@ func (c conn) row(ctx context.Context, query string, args ...any) *sql.Row {
 
 func (s *DB) c() conn { return conn{q: s.db, s: s} }
 
-// tx runs fn in one transaction.
+// tx runs fn in one transaction, and writes the audit events attached to
+// ctx in the same transaction: a change and its record commit together or
+// not at all.
 func (s *DB) tx(ctx context.Context, fn func(c conn) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(conn{q: tx, s: s}); err != nil {
+	c := conn{q: tx, s: s}
+	if err := fn(c); err != nil {
 		_ = tx.Rollback()
 		return err
+	}
+	if events := audit.Take(ctx); len(events) > 0 {
+		if err := insertEvents(ctx, c, events, time.Now()); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
 	}
 	return tx.Commit()
 }
