@@ -30,6 +30,8 @@ Usage:
   gatehouse serve [flags]                 start the portal
   gatehouse users add NAME [--email E] [--admin] [--password-stdin]
   gatehouse users list
+  gatehouse settings mfa get|set [--prompt-mode M] [--allowed-types T,T]
+                         [--no-device-behavior B] [--users-can-manage-devices=BOOL]
   gatehouse migrate                       bring the database schema up to date
   gatehouse migrate-data --from sqlite:PATH --to postgres://…
                                           copy a single-node installation into PostgreSQL
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "migrate-data":
 		return migrateData(ctx, args[1:], stdout, stderr)
+	case "settings":
+		return settings(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,6 +199,10 @@ type nodeConfig struct {
 	Key     string // GATEHOUSE_KEY; empty for the key file in the data dir
 	BaseURL string // --base-url; empty to let serve derive it from its port
 	Addr    string // --addr; empty for 127.0.0.1:0
+	// DefaultPolicy keeps the MFA policy's defaults (require registration at
+	// sign-in). Otherwise the node starts with no-device behaviour "allow":
+	// these tests sign users in without a device, as the seed procedure does.
+	DefaultPolicy bool
 }
 
 var (
@@ -238,6 +243,14 @@ func launchNode(t testing.TB, cfg nodeConfig) (*node, error) {
 	var env []string
 	if cfg.Key != "" {
 		env = append(env, "GATEHOUSE_KEY="+cfg.Key)
+	}
+	if !cfg.DefaultPolicy {
+		// Failure is left for the node itself to report (a wrong key, say).
+		set := append([]string{"settings", "mfa", "set", "--no-device-behavior", "allow"}, args[3:]...)
+		set = slices.DeleteFunc(set, func(a string) bool { return a == "--addr" || a == cfg.Addr })
+		cmd := exec.Command(bin, set...)
+		cmd.Env, cmd.Dir = cleanEnv(env...), cfg.Dir
+		_ = cmd.Run()
 	}
 	n := &node{Name: cfg.Name, Dir: cfg.Dir, Args: args, Env: env, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(bin, args...)

@@ -6,11 +6,13 @@ package account
 
 import (
 	"context"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"gatehouse/internal/audit"
 	"io"
 	"strings"
 	"time"
@@ -39,6 +41,11 @@ const (
 	StatePasswordChange State = "password_change_required"
 	StateMFA            State = "mfa_required"
 	StateAuthenticated  State = "authenticated"
+	// StateRegistration: the policy requires a device and the user has none;
+	// only registering one is possible until they do.
+	StateRegistration State = "registration_required"
+	// StateEmailCode: the policy sends users without a device a code by email.
+	StateEmailCode State = "email_code_required"
 )
 
 // Session is a signed-in (or signing-in) browser or script.
@@ -95,6 +102,25 @@ type Store interface {
 	DeleteSession(ctx context.Context, idHash string) error
 	// DeleteUserSessions signs a user out everywhere except keepHash.
 	DeleteUserSessions(ctx context.Context, userID, keepHash string) error
+
+	// RecordEvents writes audit events that have no change behind them.
+	RecordEvents(ctx context.Context, events ...audit.Event) error
+
+	CreateTrustedBrowser(ctx context.Context, b TrustedBrowser) error
+	// TrustedBrowserByHash returns the user's unexpired trusted browser
+	// with that token hash; ErrNotFound otherwise.
+	TrustedBrowserByHash(ctx context.Context, userID, tokenHash string, now time.Time) (TrustedBrowser, error)
+	TouchTrustedBrowser(ctx context.Context, id string, now time.Time) error
+	ListTrustedBrowsers(ctx context.Context, userID string, now time.Time) ([]TrustedBrowser, error)
+	// DeleteTrustedBrowser revokes one; ErrNotFound when it is not the user's.
+	DeleteTrustedBrowser(ctx context.Context, userID, id string) error
+	DeleteTrustedBrowsers(ctx context.Context, userID string) error
+
+	// PutEmailCode stores (replacing) the code for a sign-in session.
+	PutEmailCode(ctx context.Context, sessionHash, codeHash string, expires time.Time) error
+	// EmailCode returns it; ErrNotFound when there is none.
+	EmailCode(ctx context.Context, sessionHash string) (codeHash string, expires time.Time, err error)
+	DeleteEmailCode(ctx context.Context, sessionHash string) error
 }
 
 // NewToken returns a random 256-bit session token and the hash stored for it.

@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"time"
 
+	"gatehouse/internal/audit"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/password"
+	"gatehouse/internal/policy"
 	"gatehouse/internal/throttle"
 )
 
@@ -20,14 +23,37 @@ type SecondFactor interface {
 	CheckTOTP(ctx context.Context, userID, code string) error
 }
 
+// PolicySource gives the administrator's MFA settings.
+type PolicySource interface {
+	MFA(ctx context.Context) (policy.MFA, error)
+}
+
+// Mailer sends a message (email one-time codes).
+type Mailer interface {
+	Send(ctx context.Context, to, subject, body string) error
+}
+
 // Service is the one place the sign-in rules live.
 type Service struct {
 	Store    Store
 	Hasher   *password.Hasher
 	Throttle *throttle.Limiter
 	MFA      SecondFactor
-	Now      func() time.Time
-	Rand     io.Reader
+	Policy   PolicySource
+	Mail     Mailer
+	// CodeKey keys the hash of email codes: a 6-digit code's plain hash
+	// would fall to a million guesses by anyone holding a database copy.
+	CodeKey []byte
+	Now     func() time.Time
+	Rand    io.Reader
+}
+
+// Client is what sign-in knows of the browser or script.
+type Client struct {
+	IP        string
+	UserAgent string
+	// TrustToken is the "trusted device" cookie, if the browser sent one.
+	TrustToken string
 }
 
 func (s *Service) now() time.Time {
@@ -96,12 +122,47 @@ type Result struct {
 	Session Session
 	User    User
 	Methods []string
+	// TrustToken, when set, is a new "trusted device" token for the cookie.
+	TrustToken string
+}
+
+func (s *Service) policy(ctx context.Context) (policy.MFA, error) {
+	if s.Policy == nil {
+		return policy.Default(), nil
+	}
+	return s.Policy.MFA(ctx)
+}
+
+// allowedMethods is the user's second factors that the policy lets them use.
+func (s *Service) allowedMethods(ctx context.Context, u User, pol policy.MFA) ([]string, error) {
+	all, err := s.MFA.Methods(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range all {
+		if pol.Allows(m) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) record(ctx context.Context, u User, name, result, credType, detail string) {
+	ev := audit.New(ctx, name, result)
+	ev.Time, ev.TargetUserID, ev.TargetUsername, ev.CredentialType, ev.Detail = s.now(), u.ID, u.Username, credType, detail
+	if ev.ActorID == "" {
+		ev.ActorID, ev.ActorName = u.ID, u.Username
+	}
+	_ = s.Store.RecordEvents(ctx, ev)
 }
 
 // SignInPassword checks a username and password and starts a new session
 // (the old one, if any, is deleted: the id rotates). Unknown users and wrong
-// passwords get the same answer after the same work.
-func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw string) (Result, error) {
+// passwords get the same answer after the same work. What comes next follows
+// the administrator's policy: a second factor, a trusted browser that skips
+// it, registering a first device, an email code, a refusal, or nothing.
+func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw string, c Client) (Result, error) {
 	name, nerr := NormalizeUsername(username)
 	var u User
 	var err error
@@ -124,9 +185,15 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 			e.RetryAfterSeconds = 1
 			return Result{}, e
 		}
+		if u.ID != "" {
+			s.record(ctx, u, audit.CredentialVerification, audit.Failure, audit.Password, "")
+		}
 		if wait, ferr := s.Throttle.Fail(ctx, key); ferr != nil {
 			return Result{}, ferr
 		} else if wait > 0 {
+			if u.ID != "" {
+				s.record(ctx, u, audit.ThrottleLock, audit.Failure, audit.Password, "locked for "+wait.String())
+			}
 			return Result{}, throttle.LockedError(wait)
 		}
 		return Result{}, invalidCredentials()
@@ -134,12 +201,20 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 	if u.Disabled {
 		return Result{}, errcode.New(errcode.NotAllowed, "Your account is disabled. Contact your administrator.")
 	}
-	methods, err := s.MFA.Methods(ctx, u.ID)
+	s.record(ctx, u, audit.CredentialVerification, audit.Success, audit.Password, "")
+	pol, err := s.policy(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	state := s.afterPassword(u, methods)
-	if state == StateAuthenticated {
+	methods, err := s.allowedMethods(ctx, u, pol)
+	if err != nil {
+		return Result{}, err
+	}
+	state, err := s.afterPassword(ctx, u, pol, methods, c)
+	if err != nil {
+		return Result{}, err
+	}
+	if state == StateAuthenticated || state == StatePasswordChange && pol.PromptMode == policy.Disabled {
 		// The password alone completed sign-in: forget earlier failures.
 		_ = s.Throttle.Reset(ctx, key)
 	}
@@ -155,6 +230,17 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return Result{}, err
 	}
+	switch state {
+	case StateEmailCode:
+		if err := s.sendEmailCode(ctx, u, hash); err != nil {
+			_ = s.Store.DeleteSession(ctx, hash)
+			return Result{}, err
+		}
+	case StateMFA:
+		s.record(ctx, u, audit.CredentialChallenge, audit.Success, "", "methods="+strings.Join(methods, ","))
+	case StateAuthenticated:
+		s.record(ctx, u, audit.UserAuthentication, audit.Success, "", "")
+	}
 	return Result{Token: token, Session: sess, User: u, Methods: methods}, nil
 }
 
@@ -165,17 +251,55 @@ func lifetime(st State) time.Duration {
 	return SignInLifetime
 }
 
-// The second factor comes before a forced password change: a one-time
-// password set by an administrator must not be enough to set a new password.
-func (s *Service) afterPassword(u User, methods []string) State {
-	switch {
-	case len(methods) > 0:
-		return StateMFA
-	case u.MustChangePassword:
-		return StatePasswordChange
-	default:
-		return StateAuthenticated
+// afterPassword decides the step after a correct password. The second
+// factor comes before a forced password change: a one-time password set by
+// an administrator must not be enough to set a new password.
+func (s *Service) afterPassword(ctx context.Context, u User, pol policy.MFA, methods []string, c Client) (State, error) {
+	done := StateAuthenticated
+	if u.MustChangePassword {
+		done = StatePasswordChange
 	}
+	if pol.PromptMode == policy.Disabled {
+		return done, nil
+	}
+	if len(methods) > 0 {
+		if pol.PromptMode == policy.ContextAware && s.trusted(ctx, u, c) {
+			return done, nil
+		}
+		return StateMFA, nil
+	}
+	switch pol.NoDeviceBehavior {
+	case policy.RequireRegistration:
+		if u.MustChangePassword {
+			return StatePasswordChange, nil // then registration
+		}
+		return StateRegistration, nil
+	case policy.EmailOTP:
+		if u.Email == "" {
+			return "", errcode.New(errcode.NotAllowed, "Signing in needs a code sent by email, and your account has no email address. Contact your administrator.")
+		}
+		return StateEmailCode, nil
+	case policy.Block:
+		return "", errcode.New(errcode.NotAllowed, "Signing in needs an MFA device and you have none. Contact your administrator.")
+	}
+	return done, nil
+}
+
+// afterPasswordChange decides the step after a forced password change: a
+// user who still has no device and must register one does that next.
+func (s *Service) afterPasswordChange(ctx context.Context, u User) (State, error) {
+	pol, err := s.policy(ctx)
+	if err != nil {
+		return "", err
+	}
+	if pol.PromptMode == policy.Disabled || pol.NoDeviceBehavior != policy.RequireRegistration {
+		return StateAuthenticated, nil
+	}
+	methods, err := s.allowedMethods(ctx, u, pol)
+	if err != nil || len(methods) > 0 {
+		return StateAuthenticated, err
+	}
+	return StateRegistration, nil
 }
 
 func (s *Service) session(ctx context.Context, token string) (Session, User, error) {
@@ -217,6 +341,10 @@ func (s *Service) Authenticated(ctx context.Context, token string) (Session, Use
 		return sess, u, errcode.New(errcode.MFARequired, "Enter the code from your authenticator app to finish signing in.")
 	case StatePasswordChange:
 		return sess, u, errcode.New(errcode.PasswordChangeRequired, "Choose a new password to finish signing in.")
+	case StateRegistration:
+		return sess, u, errcode.New(errcode.RegistrationRequired, "Register an MFA device to finish signing in.")
+	case StateEmailCode:
+		return sess, u, errcode.New(errcode.EmailCodeRequired, "Enter the code we sent to your email address to finish signing in.")
 	}
 	return Session{}, User{}, errcode.New(errcode.Unauthenticated, "Sign in first.")
 }
@@ -238,26 +366,47 @@ func (s *Service) rotate(ctx context.Context, sess Session, u User, state State)
 }
 
 // VerifyTOTP completes the MFA step with an authenticator code.
-func (s *Service) VerifyTOTP(ctx context.Context, token, code string) (Result, error) {
-	return s.CompleteMFA(ctx, token, func(ctx context.Context, userID string) error {
+func (s *Service) VerifyTOTP(ctx context.Context, token, code string, opt StepOptions) (Result, error) {
+	opt.CredentialType = audit.TOTP
+	return s.CompleteStep(ctx, token, opt, func(ctx context.Context, userID string) error {
 		return s.MFA.CheckTOTP(ctx, userID, code)
 	})
 }
 
+// StepOptions tune how a second-factor step completes.
+type StepOptions struct {
+	// Trust asks to remember this browser (honoured only in the
+	// context-aware prompt mode).
+	Trust  bool
+	Client Client
+	// CredentialType names the factor in the audit trail (audit.TOTP, …).
+	CredentialType string
+	// State is the step being completed: StateMFA unless set.
+	State State
+}
+
 // CompleteMFA runs check, which verifies one second factor of the session's
 // user (an authenticator code, a security key's assertion, …), and on
-// success moves the session past the MFA step with a new id. Every kind of
-// second factor goes through here, so each gets the same limits: a wrong
-// answer (errcode invalid_code or code_reused) counts against the challenge
+// success moves the session past the MFA step with a new id.
+func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx context.Context, userID string) error) (Result, error) {
+	return s.CompleteStep(ctx, token, StepOptions{}, check)
+}
+
+// CompleteStep is CompleteMFA with options. Every kind of second factor goes
+// through here, so each gets the same limits: a wrong answer (errcode
+// invalid_code or code_reused) counts against the challenge
 // (ChallengeAttempts, then start over from the password) and against the
 // account's throttle; a malformed answer (Detail "format") counts for neither.
-func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx context.Context, userID string) error) (Result, error) {
+func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOptions, check func(ctx context.Context, userID string) error) (Result, error) {
+	if opt.State == "" {
+		opt.State = StateMFA
+	}
 	sess, u, err := s.session(ctx, token)
 	if err != nil {
 		return Result{}, err
 	}
-	if sess.State != StateMFA {
-		return Result{}, errcode.New(errcode.NotAllowed, "No second factor is expected now.")
+	if sess.State != opt.State {
+		return Result{}, errcode.New(errcode.NotAllowed, "This step is not expected now.")
 	}
 	key := ThrottleKey(u.ID)
 	if err := s.Throttle.Check(ctx, key); err != nil {
@@ -268,6 +417,7 @@ func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx 
 		if e == nil || (e.Code != errcode.InvalidCode && e.Code != errcode.CodeReused) || isFormatError(e) {
 			return Result{}, err
 		}
+		s.record(ctx, u, audit.CredentialVerification, audit.Failure, opt.CredentialType, e.Code)
 		n, ferr := s.Store.AddChallengeFailure(ctx, sess.IDHash)
 		if ferr != nil {
 			return Result{}, ferr
@@ -287,16 +437,58 @@ func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx 
 			return Result{}, e
 		}
 		if wait > 0 {
+			s.record(ctx, u, audit.ThrottleLock, audit.Failure, opt.CredentialType, "locked for "+wait.String())
 			return Result{}, throttle.LockedError(wait)
 		}
 		return Result{}, err
 	}
 	_ = s.Throttle.Reset(ctx, key)
+	s.record(ctx, u, audit.CredentialVerification, audit.Success, opt.CredentialType, "")
 	next := StateAuthenticated
 	if u.MustChangePassword {
 		next = StatePasswordChange
 	}
-	return s.rotate(ctx, sess, u, next)
+	res, err := s.rotate(ctx, sess, u, next)
+	if err != nil {
+		return Result{}, err
+	}
+	if opt.Trust && opt.State == StateMFA {
+		if pol, perr := s.policy(ctx); perr == nil && pol.PromptMode == policy.ContextAware {
+			tok, terr := s.trust(ctx, u, opt.Client)
+			if terr != nil {
+				return Result{}, terr
+			}
+			res.TrustToken = tok
+		}
+	}
+	if next == StateAuthenticated {
+		s.record(ctx, u, audit.UserAuthentication, audit.Success, opt.CredentialType, "")
+	}
+	return res, nil
+}
+
+// CompleteRegistration finishes a sign-in that was waiting for the user to
+// register a first device, once they have one.
+func (s *Service) CompleteRegistration(ctx context.Context, token string) (Result, error) {
+	sess, u, err := s.session(ctx, token)
+	if err != nil {
+		return Result{}, err
+	}
+	if sess.State != StateRegistration {
+		return Result{Session: sess, User: u}, nil
+	}
+	methods, err := s.MFA.Methods(ctx, u.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(methods) == 0 {
+		return Result{}, errcode.New(errcode.RegistrationRequired, "Register an MFA device to finish signing in.")
+	}
+	res, err := s.rotate(ctx, sess, u, StateAuthenticated)
+	if err == nil {
+		s.record(ctx, u, audit.UserAuthentication, audit.Success, "", "first device registered")
+	}
+	return res, err
 }
 
 // FormatErrorMarker is set in Detail of code-format errors so sign-in can
@@ -352,7 +544,19 @@ func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, ne
 	if err := s.Store.DeleteUserSessions(ctx, u.ID, sess.IDHash); err != nil {
 		return Result{}, err
 	}
-	return s.rotate(ctx, sess, u, StateAuthenticated)
+	// A new password is a fresh start: browsers trusted under the old one
+	// must prove themselves again.
+	if err := s.Store.DeleteTrustedBrowsers(ctx, u.ID); err != nil {
+		return Result{}, err
+	}
+	s.record(ctx, u, audit.ChangePassword, audit.Success, audit.Password, "")
+	next := StateAuthenticated
+	if sess.State == StatePasswordChange {
+		if next, err = s.afterPasswordChange(ctx, u); err != nil {
+			return Result{}, err
+		}
+	}
+	return s.rotate(ctx, sess, u, next)
 }
 
 // SignOut ends a session.

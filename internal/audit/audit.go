@@ -37,7 +37,20 @@ const (
 	DisableUser    = "DisableUser"
 	EnableUser     = "EnableUser"
 	ThrottleLock   = "ThrottleLock"
+	CreateApiToken = "CreateApiToken"
+	RevokeApiToken = "RevokeApiToken"
 )
+
+// Names lists every event name, for filters that must say which are valid.
+// Add a new name here as well as above.
+var Names = []string{
+	CredentialChallenge, CredentialVerification, UserAuthentication,
+	StartVirtualMfaDeviceRegistration, CompleteVirtualMfaDeviceRegistration,
+	StartWebAuthnDeviceRegistration, CompleteWebAuthnDeviceRegistration,
+	UpdateMfaDeviceForUser, DeleteMfaDeviceForUser, PutMfaDeviceManagementForDirectory,
+	CreateUser, UpdateUser, ResetMfa, ResetPassword, ChangePassword, DisableUser, EnableUser, ThrottleLock,
+	CreateApiToken, RevokeApiToken,
+}
 
 // Results.
 const (

@@ -13,6 +13,8 @@ const (
 	InvalidCredentials     = "invalid_credentials"
 	MFARequired            = "mfa_required"
 	PasswordChangeRequired = "password_change_required"
+	RegistrationRequired   = "registration_required"
+	EmailCodeRequired      = "email_code_required"
 	InvalidCode            = "invalid_code"
 	CodeReused             = "code_reused"
 	ClockSkew              = "clock_skew"

@@ -24,6 +24,16 @@ type Type string
 // TypeTOTP is an authenticator app.
 const TypeTOTP Type = "totp"
 
+// Kind is the policy's name for the type's family: "totp" for
+// authenticator apps, "webauthn" for security keys and built-in
+// authenticators.
+func (t Type) Kind() string {
+	if t == TypeTOTP {
+		return "totp"
+	}
+	return "webauthn"
+}
+
 // Label is what people call the type.
 func (t Type) Label() string {
 	switch t {

@@ -142,3 +142,39 @@ func (s *Service) SetMFA(ctx context.Context, m MFA) (MFA, error) {
 	}
 	return m, nil
 }
+
+// RegisterBlockedReason says why a user may not register a device of kind
+// themselves ("" when they may). A user whose sign-in waits for a first
+// device may register one even when self-service is off: the administrator
+// chose to require it.
+func (m MFA) RegisterBlockedReason(kind string, firstDeviceAtSignIn bool) string {
+	switch {
+	case m.PromptMode == Disabled:
+		return "MFA is turned off by your administrator, so registration is turned off."
+	case !m.UsersCanManageDevices && !firstDeviceAtSignIn:
+		return "Only your administrator can register MFA devices. Contact your administrator."
+	case kind != "" && !m.Allows(kind):
+		return "Your administrator does not allow this kind of MFA device."
+	case len(m.AllowedTypes) == 0:
+		return "Your administrator allows no kind of MFA device."
+	}
+	return ""
+}
+
+// ManageBlockedReason says why a user may not rename or delete their own
+// devices ("" when they may).
+func (m MFA) ManageBlockedReason() string {
+	switch {
+	case m.PromptMode == Disabled:
+		return "MFA is turned off by your administrator."
+	case !m.UsersCanManageDevices:
+		return "Only your administrator can change MFA devices. Contact your administrator."
+	}
+	return ""
+}
+
+// DeviceRequired reports whether a user must keep at least one device (so
+// may not delete their last one themselves).
+func (m MFA) DeviceRequired() bool {
+	return m.PromptMode != Disabled && m.NoDeviceBehavior != Allow
+}

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"gatehouse/internal/policy"
 	"net/http"
 	"strings"
 	"testing"
@@ -461,10 +463,15 @@ func TestUnknownAPIPathsAreJSON404(t *testing.T) {
 // TestDeletingDevices: the last active device cannot be deleted while MFA is
 // required (add a replacement first); one of two can; a pending enrollment
 // can always be abandoned.
+// TestDeletingDevices: while the policy requires MFA a user keeps at least
+// one device; under "allow" (no device needed) the last one may go.
 func TestDeletingDevices(t *testing.T) {
 	t.Parallel()
 	ts := startAPIServer(t)
 	a := ts.signedIn(t, "del")
+	if _, err := ts.App.Policy.SetMFA(context.Background(), policy.Default()); err != nil {
+		t.Fatal(err)
+	}
 	first, _ := a.addDevice("First")
 
 	r := a.do("DELETE", "/api/v1/me/mfa-devices/"+first, nil)
@@ -484,4 +491,11 @@ func TestDeletingDevices(t *testing.T) {
 	}
 	wantError(t, a.do("DELETE", "/api/v1/me/mfa-devices/"+second, nil), http.StatusConflict, "conflict")
 	wantError(t, a.do("DELETE", "/api/v1/me/mfa-devices/"+first, nil), http.StatusNotFound, "not_found")
+
+	allow := policy.Default()
+	allow.NoDeviceBehavior = policy.Allow
+	if _, err := ts.App.Policy.SetMFA(context.Background(), allow); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, a.do("DELETE", "/api/v1/me/mfa-devices/"+second, nil), http.StatusNoContent)
 }

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/mail"
 	"gatehouse/internal/mfa"
 	"gatehouse/internal/password"
+	"gatehouse/internal/policy"
 	"gatehouse/internal/secretbox"
 	"gatehouse/internal/store"
 	"gatehouse/internal/throttle"
@@ -38,6 +40,9 @@ type Config struct {
 	Issuer  string
 	// Key is a base64 key-encryption key; empty means the key file in DataDir.
 	Key string
+	// SMTPURL sends email through a server; empty writes .eml files to
+	// DataDir/outbox.
+	SMTPURL string
 	// PasswordParams default to password.Default.
 	PasswordParams *password.Params
 	Logger         *slog.Logger
@@ -61,6 +66,7 @@ type App struct {
 	Keys     *secretbox.Keyring
 	Accounts *account.Service
 	MFA      *mfa.Service
+	Policy   *policy.Service
 	Handler  http.Handler
 	Log      *slog.Logger
 }
@@ -150,17 +156,26 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		pp = *cfg.PasswordParams
 	}
 	limiter := &throttle.Limiter{Store: db, Now: now}
+	pol := &policy.Service{Store: db, Now: now}
+	var mailer account.Mailer = &mail.Outbox{Dir: filepath.Join(cfg.dataDir(), "outbox"), Now: now}
+	if cfg.SMTPURL != "" {
+		if mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	m := &mfa.Service{Store: db, Keys: keys, Throttle: limiter, Issuer: cfg.Issuer, Params: totp.Default, Now: now}
 	// Hashes at a time: each holds Params.Memory (64 MiB) and uses two
 	// threads, so two keep a 2-core machine busy without exhausting memory.
-	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Now: now}
-	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable})
+	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Policy: pol, Mail: mailer,
+		CodeKey: keys.DeriveKey("email-code"), Now: now}
+	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	cfg.BaseURL = base.String()
-	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Handler: h, Log: log}, nil
+	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Policy: pol, Handler: h, Log: log}, nil
 }
 
 func loadKeys(cfg Config) (*secretbox.Keyring, error) {

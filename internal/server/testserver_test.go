@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/internal/password"
+	"gatehouse/internal/policy"
 	"gatehouse/internal/server"
 )
 
@@ -71,12 +72,26 @@ func (s *syncBuffer) String() string {
 	return string(s.b)
 }
 
-// startServer runs a real Gatehouse (SQLite in a temp dir) on a free
+// startServer is startServerWithDefaults with the no-device behaviour set to
+// "allow": most tests need a signed-in user without a device, the state the
+// seed procedure starts from. Tests of the policy itself use the defaults.
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	ts := startServerWithDefaults(t)
+	pol := policy.Default()
+	pol.NoDeviceBehavior = policy.Allow
+	if _, err := ts.App.Policy.SetMFA(context.Background(), pol); err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// startServerWithDefaults runs a real Gatehouse (SQLite in a temp dir) on a free
 // loopback port, with a fixed clock at the current step's start (plus 5 s)
 // so codes never straddle a step boundary unless a test moves the clock.
 // The clock starts near real time because the client's cookie jar judges
 // cookie expiry by real time.
-func startServer(t *testing.T) *testServer {
+func startServerWithDefaults(t *testing.T) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -107,7 +107,7 @@ func (h *Handler) apiPassword(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errcode.New(errcode.InvalidInput, "Send both \"username\" and \"password\"."))
 		return
 	}
-	res, err := h.Accounts.SignInPassword(r.Context(), h.token(r), *in.Username, *in.Password)
+	res, err := h.Accounts.SignInPassword(r.Context(), h.token(r), *in.Username, *in.Password, h.client(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -122,18 +122,33 @@ func (h *Handler) apiPassword(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiTOTP(w http.ResponseWriter, r *http.Request) {
 	var in struct {
+		Code        string `json:"code"`
+		TrustDevice bool   `json:"trust_device"`
+	}
+	if err := decode(r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	res, err := h.Accounts.VerifyTOTP(r.Context(), h.token(r), in.Code, account.StepOptions{Trust: in.TrustDevice, Client: h.client(r)})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.setSession(w, res)
+	h.setTrust(w, res)
+	writeJSON(w, http.StatusOK, stateBody{State: string(res.Session.State), Methods: []string{}})
+}
+
+func (h *Handler) apiEmailCode(w http.ResponseWriter, r *http.Request) {
+	var in struct {
 		Code string `json:"code"`
 	}
 	if err := decode(r, &in); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.Accounts.VerifyTOTP(r.Context(), h.token(r), in.Code)
+	res, err := h.Accounts.VerifyEmailCode(r.Context(), h.token(r), in.Code)
 	if err != nil {
-		if errcode.Code(err) == errcode.RateLimited {
-			// The challenge may be dead: the client starts again either way.
-			noStore(w)
-		}
 		h.fail(w, r, err)
 		return
 	}
@@ -185,6 +200,49 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, u account.
 	}
 }
 
+// apiRegistering wraps device calls that also serve a sign-in waiting for
+// its first device.
+func (h *Handler) apiRegistering(fn func(w http.ResponseWriter, r *http.Request, u account.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, u, err := h.Accounts.Authenticated(r.Context(), h.token(r))
+		if err != nil && errcode.Code(err) != errcode.RegistrationRequired {
+			h.fail(w, r, err)
+			return
+		}
+		noStore(w)
+		fn(w, r, u)
+	}
+}
+
+// registering reports whether the request's sign-in waits for a first device.
+func (h *Handler) registering(r *http.Request) bool {
+	_, _, err := h.Accounts.Authenticated(r.Context(), h.token(r))
+	return errcode.Code(err) == errcode.RegistrationRequired
+}
+
+// registerBlockedReason combines the policy and the device limits.
+func (h *Handler) registerBlockedReason(r *http.Request, u account.User, kind string) (string, error) {
+	pol, err := h.mfaPolicy(r)
+	if err != nil {
+		return "", err
+	}
+	if reason := pol.RegisterBlockedReason(kind, h.registering(r)); reason != "" {
+		return reason, nil
+	}
+	return h.MFA.RegisterBlockedReason(r.Context(), u.ID)
+}
+
+func (h *Handler) manageBlocked(r *http.Request) error {
+	pol, err := h.mfaPolicy(r)
+	if err != nil {
+		return err
+	}
+	if reason := pol.ManageBlockedReason(); reason != "" {
+		return errcode.New(errcode.NotAllowed, "%s", reason)
+	}
+	return nil
+}
+
 func (h *Handler) apiMe(w http.ResponseWriter, r *http.Request, u account.User) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "username": u.Username, "email": u.Email, "admin": u.Admin})
 }
@@ -233,7 +291,7 @@ func (h *Handler) apiListDevices(w http.ResponseWriter, r *http.Request, u accou
 		h.fail(w, r, err)
 		return
 	}
-	reason, err := h.MFA.RegisterBlockedReason(r.Context(), u.ID)
+	reason, err := h.registerBlockedReason(r, u, "")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -260,6 +318,13 @@ func (h *Handler) apiCreateDevice(w http.ResponseWriter, r *http.Request, u acco
 	}
 	if in.Type != string(mfa.TypeTOTP) {
 		h.fail(w, r, errcode.New(errcode.InvalidInput, "The field \"type\" must be \"totp\"."))
+		return
+	}
+	if reason, err := h.registerPolicyReason(r, mfa.TypeTOTP.Kind()); err != nil || reason != "" {
+		if err == nil {
+			err = errcode.New(errcode.NotAllowed, "%s", reason)
+		}
+		h.fail(w, r, err)
 		return
 	}
 	e, err := h.MFA.StartTOTP(r.Context(), u.ID, u.Username, *in.Name)
@@ -303,6 +368,10 @@ func (h *Handler) apiVerifyDevice(w http.ResponseWriter, r *http.Request, u acco
 		h.fail(w, r, err)
 		return
 	}
+	if err := h.finishRegistration(w, r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, deviceOut(d))
 }
 
@@ -318,6 +387,10 @@ func (h *Handler) apiRenameDevice(w http.ResponseWriter, r *http.Request, u acco
 		h.fail(w, r, errcode.New(errcode.NameInvalid, "Enter a device name (the field \"name\")."))
 		return
 	}
+	if err := h.manageBlocked(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	d, err := h.MFA.Rename(r.Context(), u.ID, r.PathValue("id"), *in.Name)
 	if err != nil {
 		h.fail(w, r, err)
@@ -326,14 +399,46 @@ func (h *Handler) apiRenameDevice(w http.ResponseWriter, r *http.Request, u acco
 	writeJSON(w, http.StatusOK, deviceOut(d))
 }
 
-// keepOne: while MFA is required (always, until the policy issue lands), a
-// user may not delete their last device.
-const keepLastDevice = true
-
 func (h *Handler) apiDeleteDevice(w http.ResponseWriter, r *http.Request, u account.User) {
-	if err := h.MFA.Delete(r.Context(), u.ID, r.PathValue("id"), keepLastDevice); err != nil {
+	if err := h.deleteOwnDevice(r, u, r.PathValue("id")); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// registerPolicyReason is the policy's reason alone (limits are the mfa
+// service's to check when it starts the registration).
+func (h *Handler) registerPolicyReason(r *http.Request, kind string) (string, error) {
+	pol, err := h.mfaPolicy(r)
+	if err != nil {
+		return "", err
+	}
+	return pol.RegisterBlockedReason(kind, h.registering(r)), nil
+}
+
+// finishRegistration completes a sign-in that waited for its first device;
+// it does nothing for a signed-in session.
+func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) error {
+	res, err := h.Accounts.CompleteRegistration(r.Context(), h.token(r))
+	if err != nil {
+		return err
+	}
+	if res.Token != "" {
+		h.setSession(w, res)
+	}
+	return nil
+}
+
+// deleteOwnDevice applies the policy: users manage their devices only when
+// allowed, and keep one while MFA is required.
+func (h *Handler) deleteOwnDevice(r *http.Request, u account.User, id string) error {
+	if err := h.manageBlocked(r); err != nil {
+		return err
+	}
+	pol, err := h.mfaPolicy(r)
+	if err != nil {
+		return err
+	}
+	return h.MFA.Delete(r.Context(), u.ID, id, pol.DeviceRequired())
 }

@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/mfa"
+	"gatehouse/internal/policy"
 	"gatehouse/internal/qr"
 	"gatehouse/internal/totp"
 )
@@ -94,6 +95,19 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, name string,
 	h.render(w, r, status(e.Code), name, v)
 }
 
+// registeringPage wraps the registration pages, which also serve a sign-in
+// waiting for its first device.
+func (h *Handler) registeringPage(fn func(w http.ResponseWriter, r *http.Request, u account.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, u, err := h.Accounts.Authenticated(r.Context(), h.token(r))
+		if errcode.Code(err) == errcode.RegistrationRequired {
+			fn(w, r, u)
+			return
+		}
+		h.page(fn)(w, r)
+	}
+}
+
 // page wraps pages that need a completed sign-in; a half-finished sign-in is
 // sent to the step it is at.
 func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, u account.User)) http.HandlerFunc {
@@ -106,6 +120,10 @@ func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, u account
 			http.Redirect(w, r, "/signin/mfa?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case errcode.PasswordChangeRequired:
 			http.Redirect(w, r, "/password/change?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		case errcode.RegistrationRequired:
+			http.Redirect(w, r, "/devices/register?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		case errcode.EmailCodeRequired:
+			http.Redirect(w, r, "/signin/email?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case errcode.Unauthenticated:
 			next := ""
 			if r.Method == http.MethodGet && r.URL.Path != "/" {
@@ -140,6 +158,10 @@ func (h *Handler) nextStep(w http.ResponseWriter, r *http.Request, st account.St
 		http.Redirect(w, r, "/signin/mfa"+q, http.StatusSeeOther)
 	case account.StatePasswordChange:
 		http.Redirect(w, r, "/password/change"+q, http.StatusSeeOther)
+	case account.StateRegistration:
+		http.Redirect(w, r, "/devices/register"+q, http.StatusSeeOther)
+	case account.StateEmailCode:
+		http.Redirect(w, r, "/signin/email"+q, http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
@@ -148,7 +170,7 @@ func (h *Handler) nextStep(w http.ResponseWriter, r *http.Request, st account.St
 func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	username, pw, next := r.PostFormValue("username"), r.PostFormValue("password"), localPath(r.PostFormValue("next"))
-	res, err := h.Accounts.SignInPassword(r.Context(), h.token(r), username, pw)
+	res, err := h.Accounts.SignInPassword(r.Context(), h.token(r), username, pw, h.client(r))
 	if err != nil {
 		h.formError(w, r, "signin", view{Title: "Sign in", Data: signinData{Username: username, Next: next}}, err)
 		return
@@ -164,13 +186,52 @@ func (h *Handler) mfaForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, "mfa", view{Title: "Verify your identity", Data: signinData{Next: localPath(r.URL.Query().Get("next"))}})
+	h.render(w, r, http.StatusOK, "mfa", view{Title: "Verify your identity", Data: h.mfaData(r, localPath(r.URL.Query().Get("next")))})
+}
+
+type mfaData struct {
+	Next string
+	// OfferTrust shows "This is a trusted device" (context-aware policy).
+	OfferTrust bool
+}
+
+func (h *Handler) mfaData(r *http.Request, next string) mfaData {
+	pol, err := h.mfaPolicy(r)
+	return mfaData{Next: next, OfferTrust: err == nil && pol.PromptMode == policy.ContextAware}
+}
+
+func (h *Handler) emailForm(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	sess, _, err := h.Accounts.Lookup(r.Context(), h.token(r))
+	if err != nil || sess.State != account.StateEmailCode {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "email_code", view{Title: "Check your email", Data: signinData{Next: localPath(r.URL.Query().Get("next"))}})
+}
+
+func (h *Handler) emailSubmit(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	next := localPath(r.PostFormValue("next"))
+	res, err := h.Accounts.VerifyEmailCode(r.Context(), h.token(r), strings.TrimSpace(r.PostFormValue("code")))
+	if err != nil {
+		if sess, _, lerr := h.Accounts.Lookup(r.Context(), h.token(r)); lerr != nil || sess.State != account.StateEmailCode {
+			h.clearSession(w)
+			h.formError(w, r, "signin", view{Title: "Sign in", Data: signinData{Next: next}}, err)
+			return
+		}
+		h.formError(w, r, "email_code", view{Title: "Check your email", Data: signinData{Next: next}}, err)
+		return
+	}
+	h.setSession(w, res)
+	h.nextStep(w, r, res.Session.State, next)
 }
 
 func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	next := localPath(r.PostFormValue("next"))
-	res, err := h.Accounts.VerifyTOTP(r.Context(), h.token(r), r.PostFormValue("code"))
+	res, err := h.Accounts.VerifyTOTP(r.Context(), h.token(r), r.PostFormValue("code"),
+		account.StepOptions{Trust: r.PostFormValue("trust_device") != "", Client: h.client(r)})
 	if err != nil {
 		switch errcode.Code(err) {
 		case errcode.Unauthenticated:
@@ -184,10 +245,11 @@ func (h *Handler) mfaSubmit(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		h.formError(w, r, "mfa", view{Title: "Verify your identity", Data: signinData{Next: next}}, err)
+		h.formError(w, r, "mfa", view{Title: "Verify your identity", Data: h.mfaData(r, next)}, err)
 		return
 	}
 	h.setSession(w, res)
+	h.setTrust(w, res)
 	h.nextStep(w, r, res.Session.State, next)
 }
 
@@ -248,6 +310,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, u account.User) {
 type devicesData struct {
 	Devices       []deviceRow
 	BlockedReason string
+	// ManageBlocked hides Rename and Delete, with this reason.
+	ManageBlocked string
+	Trusted       []account.TrustedBrowser
+	ShowTrusted   bool
 }
 
 type deviceRow struct {
@@ -260,11 +326,19 @@ func (h *Handler) devicesView(r *http.Request, u account.User) (view, error) {
 	if err != nil {
 		return view{}, err
 	}
-	reason, err := h.MFA.RegisterBlockedReason(r.Context(), u.ID)
+	reason, err := h.registerBlockedReason(r, u, "")
 	if err != nil {
 		return view{}, err
 	}
-	d := devicesData{BlockedReason: reason}
+	pol, err := h.mfaPolicy(r)
+	if err != nil {
+		return view{}, err
+	}
+	trusted, err := h.Accounts.TrustedBrowsers(r.Context(), u.ID)
+	if err != nil {
+		return view{}, err
+	}
+	d := devicesData{BlockedReason: reason, ManageBlocked: pol.ManageBlockedReason(), Trusted: trusted, ShowTrusted: pol.PromptMode == policy.ContextAware || len(trusted) > 0}
 	notice := ""
 	for _, dev := range devices {
 		d.Devices = append(d.Devices, deviceRow{Device: dev, TypeLabel: dev.Type.Label()})
@@ -277,6 +351,8 @@ func (h *Handler) devicesView(r *http.Request, u account.User) (view, error) {
 		notice = "The device was renamed."
 	case "deleted":
 		notice = "The device was deleted."
+	case "revoked":
+		notice = "The browser is no longer trusted: it will be asked for MFA at its next sign-in."
 	}
 	return view{Title: "My devices", User: &u, Data: d, Notice: notice}, nil
 }
@@ -292,12 +368,16 @@ func (h *Handler) devices(w http.ResponseWriter, r *http.Request, u account.User
 
 type nameData struct {
 	Name string
+	// Next is where a sign-in that waits for its first device goes after.
+	Next string
+	// FirstDevice says the sign-in waits for this registration.
+	FirstDevice bool
 }
 
 func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request, u account.User) {
-	reason, err := h.MFA.RegisterBlockedReason(r.Context(), u.ID)
+	reason, err := h.registerBlockedReason(r, u, mfa.TypeTOTP.Kind())
 	if err == nil && reason != "" {
-		err = errcode.New(errcode.DeviceLimit, "%s", reason)
+		err = errcode.New(errcode.NotAllowed, "%s", reason)
 	}
 	if err != nil {
 		v, verr := h.devicesView(r, u)
@@ -307,17 +387,30 @@ func (h *Handler) registerForm(w http.ResponseWriter, r *http.Request, u account
 		h.formError(w, r, "devices", v, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "device_name", view{Title: "Device name", User: &u, Data: nameData{}})
+	h.render(w, r, http.StatusOK, "device_name", view{Title: "Device name", User: &u,
+		Data: nameData{Next: localPath(r.URL.Query().Get("next")), FirstDevice: h.registering(r)}})
 }
 
 func (h *Handler) registerSubmit(w http.ResponseWriter, r *http.Request, u account.User) {
-	name := r.PostFormValue("name")
-	e, err := h.MFA.StartTOTP(r.Context(), u.ID, u.Username, name)
-	if err != nil {
-		h.formError(w, r, "device_name", view{Title: "Device name", User: &u, Data: nameData{Name: name}}, err)
+	name, next := r.PostFormValue("name"), localPath(r.PostFormValue("next"))
+	data := nameData{Name: name, Next: next, FirstDevice: h.registering(r)}
+	if reason, err := h.registerPolicyReason(r, mfa.TypeTOTP.Kind()); err != nil || reason != "" {
+		if err == nil {
+			err = errcode.New(errcode.NotAllowed, "%s", reason)
+		}
+		h.formError(w, r, "device_name", view{Title: "Device name", User: &u, Data: data}, err)
 		return
 	}
-	http.Redirect(w, r, "/devices/"+e.ID+"/configure", http.StatusSeeOther)
+	e, err := h.MFA.StartTOTP(r.Context(), u.ID, u.Username, name)
+	if err != nil {
+		h.formError(w, r, "device_name", view{Title: "Device name", User: &u, Data: data}, err)
+		return
+	}
+	target := "/devices/" + e.ID + "/configure"
+	if next != "/" {
+		target += "?next=" + url.QueryEscape(next)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 type enrollData struct {
@@ -328,6 +421,7 @@ type enrollData struct {
 	Secret  string
 	Grouped []string
 	Digits  int
+	Next    string
 }
 
 func (h *Handler) enrollView(r *http.Request, u account.User) (view, error) {
@@ -349,6 +443,7 @@ func (h *Handler) enrollView(r *http.Request, u account.User) (view, error) {
 	secret := e.EncodedSecret()
 	return view{Title: "Device configuration", User: &u, Data: enrollData{
 		Enrollment: e, QR: template.URL(q), QRSize: (17 + 4*version + 2*qr.QuietZone) * QRPixelsPerModule, Secret: secret, Grouped: strings.Fields(totp.GroupSecret(secret)), Digits: h.MFA.Params.Digits,
+		Next: localPath(r.FormValue("next")),
 	}}, nil
 }
 
@@ -381,6 +476,14 @@ func (h *Handler) enrollSubmit(w http.ResponseWriter, r *http.Request, u account
 	id := r.PathValue("id")
 	_, err := h.MFA.Confirm(r.Context(), u.ID, id, r.PostFormValue("code"))
 	if err == nil {
+		if h.registering(r) {
+			if err := h.finishRegistration(w, r); err != nil {
+				h.formError(w, r, "error", view{Title: "Error"}, err)
+				return
+			}
+			http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+			return
+		}
 		http.Redirect(w, r, "/devices?registered="+url.QueryEscape(id), http.StatusSeeOther)
 		return
 	}
@@ -425,6 +528,10 @@ func (h *Handler) renameSubmit(w http.ResponseWriter, r *http.Request, u account
 		h.enrollGone(w, r, u, err)
 		return
 	}
+	if err := h.manageBlocked(r); err != nil {
+		h.formError(w, r, "device_rename", view{Title: "Rename device", User: &u, Data: deviceRow{Device: d, TypeLabel: d.Type.Label()}}, err)
+		return
+	}
 	if _, err := h.MFA.Rename(r.Context(), u.ID, d.ID, r.PostFormValue("name")); err != nil {
 		d.Name = r.PostFormValue("name")
 		h.formError(w, r, "device_rename", view{Title: "Rename device", User: &u, Data: deviceRow{Device: d, TypeLabel: d.Type.Label()}}, err)
@@ -448,9 +555,21 @@ func (h *Handler) deleteSubmit(w http.ResponseWriter, r *http.Request, u account
 		h.enrollGone(w, r, u, err)
 		return
 	}
-	if err := h.MFA.Delete(r.Context(), u.ID, d.ID, keepLastDevice); err != nil {
+	if err := h.deleteOwnDevice(r, u, d.ID); err != nil {
 		h.formError(w, r, "device_delete", view{Title: "Delete device", User: &u, Data: deviceRow{Device: d, TypeLabel: d.Type.Label()}}, err)
 		return
 	}
 	http.Redirect(w, r, "/devices?done=deleted", http.StatusSeeOther)
+}
+
+func (h *Handler) revokeTrusted(w http.ResponseWriter, r *http.Request, u account.User) {
+	if err := h.Accounts.RevokeTrustedBrowser(r.Context(), u.ID, r.PathValue("id")); err != nil {
+		v, verr := h.devicesView(r, u)
+		if verr != nil {
+			err = verr
+		}
+		h.formError(w, r, "devices", v, err)
+		return
+	}
+	http.Redirect(w, r, "/devices?done=revoked", http.StatusSeeOther)
 }

@@ -19,6 +19,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/mfa"
+	"gatehouse/internal/policy"
 	"gatehouse/internal/qr"
 )
 
@@ -34,6 +35,9 @@ type Handler struct {
 	BaseURL *url.URL
 	// Ready reports whether the node can serve (the database answers).
 	Ready func(ctx context.Context) error
+	// Policy gives the administrator's MFA settings.
+	Policy *policy.Service
+
 	// Unavailable classifies errors that mean "the database is unreachable
 	// now": they are answered 503 with Retry-After instead of 500.
 	Unavailable func(error) bool
@@ -79,16 +83,19 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /{$}", h.page(h.home))
 	m.HandleFunc("GET /signin", h.signinForm)
 	m.HandleFunc("POST /signin", h.signin)
+	m.HandleFunc("GET /signin/email", h.emailForm)
+	m.HandleFunc("POST /signin/email", h.emailSubmit)
 	m.HandleFunc("GET /signin/mfa", h.mfaForm)
 	m.HandleFunc("POST /signin/mfa", h.mfaSubmit)
 	m.HandleFunc("GET /password/change", h.passwordForm)
 	m.HandleFunc("POST /password/change", h.passwordSubmit)
 	m.HandleFunc("POST /signout", h.signoutPage)
 	m.HandleFunc("GET /devices", h.page(h.devices))
-	m.HandleFunc("GET /devices/register", h.page(h.registerForm))
-	m.HandleFunc("POST /devices/register", h.page(h.registerSubmit))
-	m.HandleFunc("GET /devices/{id}/configure", h.page(h.enrollForm))
-	m.HandleFunc("POST /devices/{id}/configure", h.page(h.enrollSubmit))
+	m.HandleFunc("GET /devices/register", h.registeringPage(h.registerForm))
+	m.HandleFunc("POST /devices/register", h.registeringPage(h.registerSubmit))
+	m.HandleFunc("GET /devices/{id}/configure", h.registeringPage(h.enrollForm))
+	m.HandleFunc("POST /devices/{id}/configure", h.registeringPage(h.enrollSubmit))
+	m.HandleFunc("POST /devices/trusted/{id}/revoke", h.page(h.revokeTrusted))
 	m.HandleFunc("GET /devices/{id}/rename", h.page(h.renameForm))
 	m.HandleFunc("POST /devices/{id}/rename", h.page(h.renameSubmit))
 	m.HandleFunc("GET /devices/{id}/delete", h.page(h.deleteForm))
@@ -100,10 +107,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/auth/password-change", h.apiPasswordChange)
 	m.HandleFunc("POST /api/v1/auth/signout", h.apiSignout)
 	m.HandleFunc("GET /api/v1/me", h.api(h.apiMe))
-	m.HandleFunc("GET /api/v1/me/mfa-devices", h.api(h.apiListDevices))
-	m.HandleFunc("POST /api/v1/me/mfa-devices", h.api(h.apiCreateDevice))
-	m.HandleFunc("GET /api/v1/me/mfa-devices/{id}", h.api(h.apiGetDevice))
-	m.HandleFunc("POST /api/v1/me/mfa-devices/{id}/verify", h.api(h.apiVerifyDevice))
+	m.HandleFunc("POST /api/v1/auth/email-code", h.apiEmailCode)
+	// Listing, starting and confirming a registration also work while a
+	// sign-in waits for the first device (registration_required).
+	m.HandleFunc("GET /api/v1/me/mfa-devices", h.apiRegistering(h.apiListDevices))
+	m.HandleFunc("POST /api/v1/me/mfa-devices", h.apiRegistering(h.apiCreateDevice))
+	m.HandleFunc("GET /api/v1/me/mfa-devices/{id}", h.apiRegistering(h.apiGetDevice))
+	m.HandleFunc("POST /api/v1/me/mfa-devices/{id}/verify", h.apiRegistering(h.apiVerifyDevice))
 	m.HandleFunc("PATCH /api/v1/me/mfa-devices/{id}", h.api(h.apiRenameDevice))
 	m.HandleFunc("DELETE /api/v1/me/mfa-devices/{id}", h.api(h.apiDeleteDevice))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +182,40 @@ func (h *Handler) cookieName() string {
 	return "gatehouse_session"
 }
 
+func (h *Handler) trustCookieName() string {
+	if h.secure() {
+		return "__Host-gatehouse_trust"
+	}
+	return "gatehouse_trust"
+}
+
+// client describes the requester to sign-in: address, agent, trust cookie.
+func (h *Handler) client(r *http.Request) account.Client {
+	c := account.Client{IP: r.RemoteAddr, UserAgent: r.UserAgent()}
+	if ck, err := r.Cookie(h.trustCookieName()); err == nil {
+		c.TrustToken = ck.Value
+	}
+	return c
+}
+
+func (h *Handler) setTrust(w http.ResponseWriter, res account.Result) {
+	if res.TrustToken == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.trustCookieName(), Value: res.TrustToken, Path: "/", HttpOnly: true, Secure: h.secure(),
+		SameSite: http.SameSiteLaxMode, MaxAge: int(policy.TrustLifetime.Seconds()),
+	})
+}
+
+// mfaPolicy returns the settings, or the defaults with the error logged.
+func (h *Handler) mfaPolicy(r *http.Request) (policy.MFA, error) {
+	if h.Policy == nil {
+		return policy.Default(), nil
+	}
+	return h.Policy.MFA(r.Context())
+}
+
 func (h *Handler) token(r *http.Request) string {
 	c, err := r.Cookie(h.cookieName())
 	if err != nil {
@@ -198,7 +242,7 @@ func status(code string) int {
 		return http.StatusBadRequest
 	case errcode.InvalidCredentials, errcode.Unauthenticated, errcode.MFARequired:
 		return http.StatusUnauthorized
-	case errcode.PasswordChangeRequired, errcode.NotAllowed:
+	case errcode.PasswordChangeRequired, errcode.NotAllowed, errcode.RegistrationRequired, errcode.EmailCodeRequired:
 		return http.StatusForbidden
 	case errcode.NotFound:
 		return http.StatusNotFound
