@@ -117,6 +117,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg server.Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", env("GATEHOUSE_ADDR", server.DefaultAddr), "address to listen on (GATEHOUSE_ADDR)")
+	fs.StringVar(&cfg.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "send email through smtp://user:password@host:587; default: .eml files in DATA_DIR/outbox (GATEHOUSE_SMTP_URL)")
 	dbFlags(fs, &cfg)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
