@@ -30,6 +30,11 @@ Usage:
   gatehouse serve [flags]                 start the portal
   gatehouse users add NAME [--email E] [--admin] [--password-stdin]
   gatehouse users list
+  gatehouse tokens create --name NAME     an API token for scripts (printed once)
+  gatehouse tokens list
+  gatehouse tokens revoke NAME
+  gatehouse audit export --since T [--until T]
+                                          the audit trail as JSON Lines
   gatehouse settings mfa get|set [--prompt-mode M] [--allowed-types T,T]
                          [--no-device-behavior B] [--users-can-manage-devices=BOOL]
   gatehouse migrate                       bring the database schema up to date
@@ -62,6 +67,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serve(ctx, args[1:], stdout, stderr)
 	case "users":
 		return users(ctx, args[1:], stdin, stdout, stderr)
+	case "tokens":
+		return tokens(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "migrate-data":
@@ -105,6 +114,7 @@ func dbFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.DB, "db", env("GATEHOUSE_DB", ""), "database DSN; default SQLite in the data dir (GATEHOUSE_DB)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("GATEHOUSE_ISSUER", "Gatehouse"), "issuer name shown in authenticator apps (GATEHOUSE_ISSUER)")
 	fs.StringVar(&cfg.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", "http://localhost:8080"), "public URL of the portal (GATEHOUSE_BASE_URL)")
+	fs.StringVar(&cfg.RPID, "rp-id", env("GATEHOUSE_RP_ID", ""), "WebAuthn relying-party id: the base URL's host (default) or a domain it belongs to (GATEHOUSE_RP_ID)")
 	cfg.Key = os.Getenv("GATEHOUSE_KEY")
 }
 

@@ -24,6 +24,13 @@ type Type string
 // TypeTOTP is an authenticator app.
 const TypeTOTP Type = "totp"
 
+// WebAuthn authenticators: a security key one plugs in or taps, and the
+// device's own (Touch ID, Windows Hello, an Android phone's screen lock).
+const (
+	TypeSecurityKey Type = "security_key"
+	TypeBuiltIn     Type = "built_in"
+)
+
 // Kind is the policy's name for the type's family: "totp" for
 // authenticator apps, "webauthn" for security keys and built-in
 // authenticators.
@@ -39,6 +46,10 @@ func (t Type) Label() string {
 	switch t {
 	case TypeTOTP:
 		return "Authenticator app"
+	case TypeSecurityKey:
+		return "Security key"
+	case TypeBuiltIn:
+		return "Built-in authenticator"
 	}
 	return string(t)
 }
@@ -58,6 +69,16 @@ const (
 	EnrollmentTTL = 10 * time.Minute
 	// MaxTOTPDevices per user, as in IAM Identity Center.
 	MaxTOTPDevices = 2
+	// MaxWebAuthnDevices per user: security keys and built-in authenticators
+	// together, as in IAM Identity Center.
+	MaxWebAuthnDevices = 6
+	// ChallengeTTL: a WebAuthn ceremony is one touch or fingerprint; five
+	// minutes covers fetching a key from a drawer, and a challenge is
+	// single use either way.
+	ChallengeTTL = 5 * time.Minute
+	// MaxOpenChallenges per session bounds what repeated "begin" calls can
+	// make the server store; the oldest beyond it are dropped.
+	MaxOpenChallenges = 5
 	// MaxPendingEnrollments bounds what one user can make the server store.
 	MaxPendingEnrollments = 10
 	// Window is how many steps either side of the expected one are accepted:

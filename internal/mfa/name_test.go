@@ -3,6 +3,7 @@ package mfa
 import (
 	"strings"
 	"testing"
+	"unicode"
 
 	"gatehouse/internal/errcode"
 )
@@ -50,4 +51,34 @@ func TestNormalizeNameFoldsCaseForUniqueness(t *testing.T) {
 	if c == d {
 		t.Logf("full case folding maps ß to ss: %q", c)
 	}
+}
+
+// FuzzNormalizeName: whatever a client sends as a device name, the result
+// is either a clean error or a name that obeys every rule, and normalising
+// it again changes nothing.
+func FuzzNormalizeName(f *testing.F) {
+	for _, s := range []string{"My iPhone X", "  x ", "", "e\u0301", "\u202e", "📱📱", strings.Repeat("é", 65), "\xff", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		name, key, err := NormalizeName(in)
+		if err != nil {
+			if errcode.Code(err) != errcode.NameInvalid {
+				t.Fatalf("NormalizeName(%q) error code %q", in, errcode.Code(err))
+			}
+			return
+		}
+		if n := len([]rune(name)); n == 0 || n > NameMaxLength {
+			t.Fatalf("accepted %q with %d characters", name, n)
+		}
+		for _, r := range name {
+			if r != ' ' && !unicode.IsPrint(r) {
+				t.Fatalf("accepted %q with %U", name, r)
+			}
+		}
+		again, key2, err := NormalizeName(name)
+		if err != nil || again != name || key2 != key {
+			t.Fatalf("not idempotent: %q → %q (%v)", name, again, err)
+		}
+	})
 }

@@ -176,6 +176,11 @@ func (s *Service) Get(ctx context.Context, userID, accountName, id string) (Enro
 	if d.Expired(s.now()) {
 		return Enrollment{}, expired()
 	}
+	if d.Type != TypeTOTP {
+		// A security key's registration holds no secret: its options went
+		// to the browser that began it (see webauthn.go).
+		return Enrollment{Device: d}, nil
+	}
 	secret, err := s.Keys.Open(d.SecretKeyID, d.SecretCT, secretAAD(d.ID))
 	if err != nil {
 		return Enrollment{}, fmt.Errorf("open secret of device %s: %w", d.ID, err)
@@ -206,6 +211,9 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 	}
 	if d.Status == StatusActive {
 		return Device{}, errcode.New(errcode.Conflict, "This device is already registered.")
+	}
+	if d.Type != TypeTOTP {
+		return Device{}, wrongConfirmation(d.Type)
 	}
 	now := s.now()
 	if d.Expired(now) {
@@ -315,13 +323,24 @@ func (s *Service) Delete(ctx context.Context, userID, id string, keepOne bool) e
 	}
 }
 
-// Methods lists the second factors the user can sign in with.
+// Methods lists the second factors the user can sign in with, by kind:
+// "totp" for authenticator apps, "webauthn" for security keys and built-in
+// authenticators.
 func (s *Service) Methods(ctx context.Context, userID string) ([]string, error) {
-	n, err := s.Store.CountDevices(ctx, userID, TypeTOTP)
-	if err != nil || n == 0 {
+	devices, err := s.Store.ListDevices(ctx, userID)
+	if err != nil {
 		return nil, err
 	}
-	return []string{string(TypeTOTP)}, nil
+	var out []string
+	for _, kind := range []string{TypeTOTP.Kind(), TypeSecurityKey.Kind()} {
+		for _, d := range devices {
+			if d.Type.Kind() == kind {
+				out = append(out, kind)
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // VerifyTOTP checks a sign-in code against the user's authenticator apps. The

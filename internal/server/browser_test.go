@@ -411,6 +411,11 @@ func seedFlow(t *testing.T, browser context.Context, vp viewport, shots, oathtoo
 		t.Fatalf("register button says %q", got)
 	}
 	b.load("click Register MFA device", chromedp.Click(chromedp.ID("register")))
+	b.expectPage("Choose MFA device type")
+	if b.eval(`document.getElementById("type-totp").checked ? "yes" : "no"`) != "yes" {
+		t.Errorf("Authenticator app is not the preselected type")
+	}
+	b.load("choose Authenticator app", chromedp.Click(chromedp.ID("type-totp")), chromedp.Click(chromedp.ID("choose-next")))
 	b.expectPage("Device name")
 
 	// Device name → Next.

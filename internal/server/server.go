@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/admin"
 	"gatehouse/internal/mail"
 	"gatehouse/internal/mfa"
 	"gatehouse/internal/password"
@@ -37,7 +38,10 @@ type Config struct {
 	// DB is a DSN; empty means SQLite in DataDir.
 	DB      string
 	BaseURL string
-	Issuer  string
+	// RPID is the WebAuthn relying-party id: empty means the base URL's
+	// host; else that host or a domain it belongs to.
+	RPID   string
+	Issuer string
 	// Key is a base64 key-encryption key; empty means the key file in DataDir.
 	Key string
 	// SMTPURL sends email through a server; empty writes .eml files to
@@ -67,6 +71,10 @@ type App struct {
 	Accounts *account.Service
 	MFA      *mfa.Service
 	Policy   *policy.Service
+	Admin    *admin.Service
+	Tokens   *admin.Tokens
+	Trail    *admin.Trail
+	WebAuthn *mfa.WebAuthn
 	Handler  http.Handler
 	Log      *slog.Logger
 }
@@ -128,6 +136,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	rp, rpUnavailable, err := relyingParty(cfg, base, log)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -165,17 +177,22 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 	m := &mfa.Service{Store: db, Keys: keys, Throttle: limiter, Issuer: cfg.Issuer, Params: totp.Default, Now: now}
+	keysvc := &mfa.WebAuthn{Service: m, Store: db, RP: rp, Unavailable: rpUnavailable, Log: log}
 	// Hashes at a time: each holds Params.Memory (64 MiB) and uses two
 	// threads, so two keep a 2-core machine busy without exhausting memory.
 	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Policy: pol, Mail: mailer,
 		CodeKey: keys.DeriveKey("email-code"), Now: now}
-	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol})
+	adm := &admin.Service{Store: db, MFA: m, Policy: pol, Hasher: accounts.Hasher, Now: now}
+	tokens := &admin.Tokens{Store: db, Now: now}
+	trail := &admin.Trail{Store: db}
+	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol,
+		Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	cfg.BaseURL = base.String()
-	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Policy: pol, Handler: h, Log: log}, nil
+	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Policy: pol, Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc, Handler: h, Log: log}, nil
 }
 
 func loadKeys(cfg Config) (*secretbox.Keyring, error) {

@@ -27,6 +27,9 @@ var copyTables = []tableSpec{
 	{name: "trusted_browsers", columns: []string{"id", "user_id", "token_hash", "network", "user_agent", "created_at", "last_used_at", "expires_at"}},
 	{name: "api_tokens", columns: []string{"id", "name", "token_hash", "created_at", "last_used_at", "revoked_at"}},
 	{name: "email_codes", columns: []string{"session_hash", "code_hash", "expires_at", "attempts"}},
+	{name: "webauthn_credentials", columns: []string{"device_id", "credential_id", "sign_count", "transports", "flags_known", "backup_eligible", "backup_state", "user_verified", "aaguid", "attestation_format", "attachment"},
+		bools: map[string]bool{"flags_known": true, "backup_eligible": true, "backup_state": true, "user_verified": true}},
+	{name: "webauthn_challenges", columns: []string{"challenge", "session_hash", "user_id", "kind", "device_id", "state", "created_at", "expires_at"}},
 }
 
 // CopyCounts says how many rows of each table were copied.

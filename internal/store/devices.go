@@ -140,12 +140,17 @@ func (s *DB) RecordUse(ctx context.Context, id string, step, drift int64, now ti
 }
 
 // Rename implements mfa.Store.
+// It runs in a transaction so that an audit event attached to ctx is
+// written with the change.
 func (s *DB) Rename(ctx context.Context, userID, id, name, nameKey string) error {
-	res, err := s.c().exec(ctx, `UPDATE mfa_devices SET name = ?, name_key = ? WHERE id = ? AND user_id = ? AND status = 'active'`, name, nameKey, id, userID)
+	err := s.tx(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE mfa_devices SET name = ?, name_key = ? WHERE id = ? AND user_id = ? AND status = 'active'`, name, nameKey, id, userID)
+		return oneRow(res, err, mfa.ErrNotFound)
+	})
 	if isUniqueViolation(err) {
 		return mfa.ErrNameTaken
 	}
-	return oneRow(res, err, mfa.ErrNotFound)
+	return err
 }
 
 // Delete implements mfa.Store.

@@ -275,9 +275,10 @@ func (s *DB) PutMetaIfAbsent(ctx context.Context, key string, value []byte) (boo
 	return n == 1, err
 }
 
-// Sweep deletes expired sessions and pending enrollments, and throttle
-// counters that are neither locking nor recent (guesses against made-up
-// usernames would otherwise grow the table without bound).
+// Sweep deletes expired sessions, pending enrollments and WebAuthn
+// challenges, and throttle counters that are neither locking nor recent
+// (guesses against made-up usernames would otherwise grow the table without
+// bound).
 func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 	c := s.c()
 	if _, err := c.exec(ctx, `DELETE FROM throttles WHERE locked_until <= ? AND last_failure_at <= ?`, ms(now), ms(now.Add(-throttle.ForgetAfter))); err != nil {
@@ -286,8 +287,10 @@ func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 	if _, err := c.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now)); err != nil {
 		return err
 	}
-	_, err := c.exec(ctx, `DELETE FROM mfa_devices WHERE status = 'pending' AND expires_at <= ?`, ms(now))
-	return err
+	if _, err := c.exec(ctx, `DELETE FROM mfa_devices WHERE status = 'pending' AND expires_at <= ?`, ms(now)); err != nil {
+		return err
+	}
+	return s.SweepChallenges(ctx, now)
 }
 
 // redactErr keeps a driver's error message, on one line, but never the

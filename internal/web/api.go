@@ -196,7 +196,7 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request, u account.
 			return
 		}
 		noStore(w)
-		fn(w, r, u)
+		fn(w, asUser(r, u), u)
 	}
 }
 
@@ -210,7 +210,7 @@ func (h *Handler) apiRegistering(fn func(w http.ResponseWriter, r *http.Request,
 			return
 		}
 		noStore(w)
-		fn(w, r, u)
+		fn(w, asUser(r, u), u)
 	}
 }
 
@@ -229,7 +229,7 @@ func (h *Handler) registerBlockedReason(r *http.Request, u account.User, kind st
 	if reason := pol.RegisterBlockedReason(kind, h.registering(r)); reason != "" {
 		return reason, nil
 	}
-	return h.MFA.RegisterBlockedReason(r.Context(), u.ID)
+	return h.deviceLimitReason(r, u, pol, kind)
 }
 
 func (h *Handler) manageBlocked(r *http.Request) error {
@@ -316,8 +316,12 @@ func (h *Handler) apiCreateDevice(w http.ResponseWriter, r *http.Request, u acco
 		h.fail(w, r, errcode.New(errcode.NameInvalid, "Enter a device name (the field \"name\")."))
 		return
 	}
+	if t := mfa.Type(in.Type); t.IsWebAuthn() {
+		h.apiCreateWebAuthnDevice(w, r, u, *in.Name, t)
+		return
+	}
 	if in.Type != string(mfa.TypeTOTP) {
-		h.fail(w, r, errcode.New(errcode.InvalidInput, "The field \"type\" must be \"totp\"."))
+		h.fail(w, r, errcode.New(errcode.InvalidInput, "The field \"type\" must be \"totp\", \"security_key\" or \"built_in\"."))
 		return
 	}
 	if reason, err := h.registerPolicyReason(r, mfa.TypeTOTP.Kind()); err != nil || reason != "" {
@@ -358,9 +362,15 @@ func (h *Handler) apiGetDevice(w http.ResponseWriter, r *http.Request, u account
 func (h *Handler) apiVerifyDevice(w http.ResponseWriter, r *http.Request, u account.User) {
 	var in struct {
 		Code string `json:"code"`
+		// Credential confirms a security key (webauthn.go).
+		Credential json.RawMessage `json:"credential"`
 	}
 	if err := decode(r, &in); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if in.Credential != nil {
+		h.apiVerifyWebAuthnDevice(w, r, u, in.Credential)
 		return
 	}
 	d, err := h.MFA.Confirm(r.Context(), u.ID, r.PathValue("id"), in.Code)
@@ -441,4 +451,39 @@ func (h *Handler) deleteOwnDevice(r *http.Request, u account.User, id string) er
 		return err
 	}
 	return h.MFA.Delete(r.Context(), u.ID, id, pol.DeviceRequired())
+}
+
+type trustedJSON struct {
+	ID         string `json:"id"`
+	UserAgent  string `json:"user_agent"`
+	Network    string `json:"network"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at"`
+	ExpiresAt  string `json:"expires_at"`
+}
+
+// TrustedBrowserJSON is how the API shows a trusted browser (never its token).
+func TrustedBrowserJSON(b account.TrustedBrowser) any {
+	return trustedJSON{ID: b.ID, UserAgent: b.UserAgent, Network: b.Network, CreatedAt: rfc3339(b.CreatedAt), LastUsedAt: rfc3339(b.LastUsedAt), ExpiresAt: rfc3339(b.ExpiresAt)}
+}
+
+func (h *Handler) apiTrustedBrowsers(w http.ResponseWriter, r *http.Request, u account.User) {
+	list, err := h.Accounts.TrustedBrowsers(r.Context(), u.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]any, 0, len(list))
+	for _, b := range list {
+		out = append(out, TrustedBrowserJSON(b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"trusted_browsers": out})
+}
+
+func (h *Handler) apiRevokeTrustedBrowser(w http.ResponseWriter, r *http.Request, u account.User) {
+	if err := h.Accounts.RevokeTrustedBrowser(r.Context(), u.ID, r.PathValue("id")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -43,7 +43,7 @@ func loadPages() (*pages, error) {
 		if strings.HasSuffix(n, "/layout.html") {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials/*.html", n)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func (h *Handler) registeringPage(fn func(w http.ResponseWriter, r *http.Request
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, u, err := h.Accounts.Authenticated(r.Context(), h.token(r))
 		if errcode.Code(err) == errcode.RegistrationRequired {
-			fn(w, r, u)
+			fn(w, asUser(r, u), u)
 			return
 		}
 		h.page(fn)(w, r)
@@ -115,7 +115,7 @@ func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, u account
 		_, u, err := h.Accounts.Authenticated(r.Context(), h.token(r))
 		switch errcode.Code(err) {
 		case "":
-			fn(w, r, u)
+			fn(w, asUser(r, u), u)
 		case errcode.MFARequired:
 			http.Redirect(w, r, "/signin/mfa?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case errcode.PasswordChangeRequired:
@@ -193,11 +193,18 @@ type mfaData struct {
 	Next string
 	// OfferTrust shows "This is a trusted device" (context-aware policy).
 	OfferTrust bool
+	// TOTP and WebAuthn say which factors to offer; WebAuthnBlocked is why
+	// the security key button must stay disabled (webauthn.go).
+	TOTP, WebAuthn  bool
+	WebAuthnBlocked string
 }
 
 func (h *Handler) mfaData(r *http.Request, next string) mfaData {
 	pol, err := h.mfaPolicy(r)
-	return mfaData{Next: next, OfferTrust: err == nil && pol.PromptMode == policy.ContextAware}
+	d := mfaData{Next: next, OfferTrust: err == nil && pol.PromptMode == policy.ContextAware}
+	d.TOTP, d.WebAuthn = h.signInMethods(r)
+	d.WebAuthnBlocked = h.webauthnUnavailable()
+	return d
 }
 
 func (h *Handler) emailForm(w http.ResponseWriter, r *http.Request) {

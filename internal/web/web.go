@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/admin"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/mfa"
 	"gatehouse/internal/policy"
@@ -37,6 +38,13 @@ type Handler struct {
 	Ready func(ctx context.Context) error
 	// Policy gives the administrator's MFA settings.
 	Policy *policy.Service
+	// Admin, Tokens and Trail serve the administrators' console and API.
+	Admin  *admin.Service
+	Tokens *admin.Tokens
+	Trail  *admin.Trail
+	// WebAuthn registers and checks security keys and built-in
+	// authenticators.
+	WebAuthn *mfa.WebAuthn
 
 	// Unavailable classifies errors that mean "the database is unreachable
 	// now": they are answered 503 with Retry-After instead of 500.
@@ -70,7 +78,7 @@ func New(h *Handler) (http.Handler, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errcode.New(errcode.NotAllowed, "Cross-site request refused."))
 	}))
-	return h.recoverer(h.headers(cop.Handler(h.mux))), nil
+	return h.recoverer(h.headers(auditRequest(cop.Handler(h.mux)))), nil
 }
 
 func (h *Handler) routes() {
@@ -114,8 +122,13 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /api/v1/me/mfa-devices", h.apiRegistering(h.apiCreateDevice))
 	m.HandleFunc("GET /api/v1/me/mfa-devices/{id}", h.apiRegistering(h.apiGetDevice))
 	m.HandleFunc("POST /api/v1/me/mfa-devices/{id}/verify", h.apiRegistering(h.apiVerifyDevice))
+	m.HandleFunc("GET /api/v1/me/trusted-browsers", h.api(h.apiTrustedBrowsers))
+	m.HandleFunc("DELETE /api/v1/me/trusted-browsers/{id}", h.api(h.apiRevokeTrustedBrowser))
 	m.HandleFunc("PATCH /api/v1/me/mfa-devices/{id}", h.api(h.apiRenameDevice))
 	m.HandleFunc("DELETE /api/v1/me/mfa-devices/{id}", h.api(h.apiDeleteDevice))
+	h.adminRoutes()
+	h.settingsRoutes()
+	h.webauthnRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errcode.New(errcode.NotFound, "No such API endpoint: %s %s.", r.Method, r.URL.Path))
 	})
