@@ -338,7 +338,7 @@ func (s *Service) Authenticated(ctx context.Context, token string) (Session, Use
 	case StateAuthenticated:
 		return sess, u, nil
 	case StateMFA:
-		return sess, u, errcode.New(errcode.MFARequired, "Enter the code from your authenticator app to finish signing in.")
+		return sess, u, errcode.New(errcode.MFARequired, "Finish signing in with your MFA device.")
 	case StatePasswordChange:
 		return sess, u, errcode.New(errcode.PasswordChangeRequired, "Choose a new password to finish signing in.")
 	case StateRegistration:

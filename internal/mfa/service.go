@@ -10,6 +10,7 @@ import (
 	"math"
 	"time"
 
+	"gatehouse/internal/audit"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/secretbox"
 	"gatehouse/internal/throttle"
@@ -118,7 +119,7 @@ func (s *Service) StartTOTP(ctx context.Context, userID, accountName, name strin
 		ID: id, UserID: userID, Type: TypeTOTP, Name: name, NameKey: key, Status: StatusPending,
 		CreatedAt: now, ExpiresAt: now.Add(EnrollmentTTL), SecretKeyID: kid, SecretCT: ct, LastStep: -1,
 	}
-	if err := s.Store.CreatePending(ctx, d, now); err != nil {
+	if err := s.Store.CreatePending(s.audited(ctx, audit.StartVirtualMfaDeviceRegistration, userID, d), d, now); err != nil {
 		if errors.Is(err, ErrLimit) {
 			return Enrollment{}, errcode.New(errcode.DeviceLimit, "You have %d registrations in progress. Finish or wait for one to expire.", MaxPendingEnrollments)
 		}
@@ -244,7 +245,7 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 		}
 		return Device{}, errcode.New(errcode.InvalidCode, "That code is not right. Check that you scanned this page's QR code, then enter the code your app shows now.")
 	}
-	active, err := s.Store.Activate(ctx, userID, id, step, step-cur, MaxTOTPDevices, now)
+	active, err := s.Store.Activate(s.audited(ctx, audit.CompleteVirtualMfaDeviceRegistration, userID, d), userID, id, step, step-cur, MaxTOTPDevices, now)
 	switch {
 	case errors.Is(err, ErrNotPending):
 		return Device{}, errcode.New(errcode.Conflict, "This device is already registered.")
@@ -298,7 +299,9 @@ func (s *Service) Rename(ctx context.Context, userID, id, name string) (Device, 
 	if err := s.checkNameFree(ctx, userID, id, key); err != nil {
 		return Device{}, err
 	}
-	switch err := s.Store.Rename(ctx, userID, id, name, key); {
+	renamed := d
+	renamed.Name = name
+	switch err := s.Store.Rename(s.audited(ctx, audit.UpdateMfaDeviceForUser, userID, renamed), userID, id, name, key); {
 	case errors.Is(err, ErrNameTaken):
 		return Device{}, nameTaken(name)
 	case errors.Is(err, ErrNotFound):
@@ -313,7 +316,13 @@ func (s *Service) Rename(ctx context.Context, userID, id, name string) (Device, 
 // Delete removes a device. keepOne is true while policy requires MFA and the
 // caller is the user: they must add a replacement before removing the last.
 func (s *Service) Delete(ctx context.Context, userID, id string, keepOne bool) error {
-	switch err := s.Store.Delete(ctx, userID, id, keepOne); {
+	d, err := s.Store.GetDevice(ctx, userID, id)
+	if errors.Is(err, ErrNotFound) {
+		return notFound()
+	} else if err != nil {
+		return err
+	}
+	switch err := s.Store.Delete(s.audited(ctx, audit.DeleteMfaDeviceForUser, userID, d), userID, id, keepOne); {
 	case errors.Is(err, ErrNotFound):
 		return notFound()
 	case errors.Is(err, ErrLastDevice):
@@ -393,4 +402,21 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) (Device, 
 func (s *Service) CheckTOTP(ctx context.Context, userID, code string) error {
 	_, err := s.VerifyTOTP(ctx, userID, code)
 	return err
+}
+
+// audited attaches the event recording a device change to the context of
+// the one store call that makes it, so change and record commit together.
+// The actor comes from the request (the user, or an administrator).
+func (s *Service) audited(ctx context.Context, name, userID string, d Device) context.Context {
+	ev := audit.New(ctx, name, audit.Success)
+	ev.Time, ev.TargetUserID, ev.DeviceID, ev.DeviceName = s.now(), userID, d.ID, d.Name
+	if d.Type == TypeTOTP {
+		ev.CredentialType = audit.TOTP
+	} else if d.Type != "" {
+		ev.CredentialType = audit.WebAuthn
+	}
+	if ev.ActorID == userID {
+		ev.TargetUsername = ev.ActorName
+	}
+	return audit.Attach(ctx, ev)
 }

@@ -121,7 +121,7 @@ func (h *Handler) page(fn func(w http.ResponseWriter, r *http.Request, u account
 		case errcode.PasswordChangeRequired:
 			http.Redirect(w, r, "/password/change?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case errcode.RegistrationRequired:
-			http.Redirect(w, r, "/devices/register?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, "/devices/register/choose?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case errcode.EmailCodeRequired:
 			http.Redirect(w, r, "/signin/email?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		case errcode.Unauthenticated:
@@ -159,7 +159,7 @@ func (h *Handler) nextStep(w http.ResponseWriter, r *http.Request, st account.St
 	case account.StatePasswordChange:
 		http.Redirect(w, r, "/password/change"+q, http.StatusSeeOther)
 	case account.StateRegistration:
-		http.Redirect(w, r, "/devices/register"+q, http.StatusSeeOther)
+		http.Redirect(w, r, "/devices/register/choose"+q, http.StatusSeeOther)
 	case account.StateEmailCode:
 		http.Redirect(w, r, "/signin/email"+q, http.StatusSeeOther)
 	default:
