@@ -50,9 +50,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(2)
 	}
 }
@@ -173,8 +174,10 @@ func flagSet(fs *flag.FlagSet, name, envName string) bool {
 	return set || inEnv
 }
 
+// openApp opens an existing installation for an administration command.
 func openApp(ctx context.Context, cfg server.Config, stderr io.Writer) (*server.App, error) {
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.MustExist = true
 	return server.Open(ctx, cfg)
 }
 
@@ -185,11 +188,16 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	app, err := openApp(ctx, cfg, stderr)
+	// Only the schema: no key is read or made, so migrating a database
+	// ahead of a deployment cannot tie it to a stray key file.
+	db, err := store.Open(ctx, cfg.DSN())
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, "The database schema is up to date.")
 	return nil
 }

@@ -21,7 +21,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,14 +243,6 @@ func launchNode(t testing.TB, cfg nodeConfig) (*node, error) {
 	if cfg.Key != "" {
 		env = append(env, "GATEHOUSE_KEY="+cfg.Key)
 	}
-	if !cfg.DefaultPolicy {
-		// Failure is left for the node itself to report (a wrong key, say).
-		set := append([]string{"settings", "mfa", "set", "--no-device-behavior", "allow"}, args[3:]...)
-		set = slices.DeleteFunc(set, func(a string) bool { return a == "--addr" || a == cfg.Addr })
-		cmd := exec.Command(bin, set...)
-		cmd.Env, cmd.Dir = cleanEnv(env...), cfg.Dir
-		_ = cmd.Run()
-	}
 	n := &node{Name: cfg.Name, Dir: cfg.Dir, Args: args, Env: env, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Env = cleanEnv(env...)
@@ -277,6 +268,14 @@ func launchNode(t testing.TB, cfg nodeConfig) (*node, error) {
 			n.URL = "http://localhost:" + port
 			if m := oneTimeRE.FindStringSubmatch(n.stdout.String()); m != nil {
 				n.AdminPassword = m[1]
+			}
+			if !cfg.DefaultPolicy {
+				set := append([]string{"settings", "mfa", "set", "--no-device-behavior", "allow"}, args[3:]...)
+				cmd := exec.Command(bin, set...)
+				cmd.Env, cmd.Dir = cleanEnv(env...), cfg.Dir
+				if out, err := cmd.CombinedOutput(); err != nil {
+					return n, fmt.Errorf("%s: settings mfa set: %v\n%s", n.Name, err, out)
+				}
 			}
 			return n, nil
 		}

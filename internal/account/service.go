@@ -512,6 +512,9 @@ func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, ne
 	switch sess.State {
 	case StatePasswordChange:
 	case StateAuthenticated:
+		if currentPassword == "" {
+			return Result{}, errcode.New(errcode.InvalidInput, "Enter your current password (the field \"current_password\").")
+		}
 		key := ThrottleKey(u.ID)
 		if err := s.Throttle.Check(ctx, key); err != nil {
 			return Result{}, err
@@ -531,7 +534,10 @@ func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, ne
 		return Result{}, errcode.New(errcode.PasswordWeak, "Choose another password: %v.", err)
 	}
 	if s.Hasher.Verify(ctx, newPassword, u.PasswordHash) == nil {
-		return Result{}, errcode.New(errcode.PasswordWeak, "Choose a password different from the one-time password.")
+		if sess.State == StatePasswordChange {
+			return Result{}, errcode.New(errcode.PasswordWeak, "Choose a password different from the one-time password.")
+		}
+		return Result{}, errcode.New(errcode.PasswordWeak, "Choose a password different from your current one.")
 	}
 	hash, err := s.Hasher.Hash(ctx, newPassword)
 	if err != nil {
@@ -549,6 +555,9 @@ func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, ne
 	if err := s.Store.DeleteTrustedBrowsers(ctx, u.ID); err != nil {
 		return Result{}, err
 	}
+	// The user has just proven the password (at the password step or
+	// here): earlier typos no longer count.
+	_ = s.Throttle.Reset(ctx, ThrottleKey(u.ID))
 	s.record(ctx, u, audit.ChangePassword, audit.Success, audit.Password, "")
 	next := StateAuthenticated
 	if sess.State == StatePasswordChange {

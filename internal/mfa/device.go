@@ -143,7 +143,8 @@ type Store interface {
 	// CountDevices counts the user's active devices of a type.
 	CountDevices(ctx context.Context, userID string, t Type) (int, error)
 	// CreatePending stores a pending device, deleting the user's expired
-	// pending ones; ErrLimit when the user already has MaxPendingEnrollments.
+	// pending ones, and the oldest when the user already has
+	// MaxPendingEnrollments.
 	CreatePending(ctx context.Context, d Device, now time.Time) error
 	// Activate turns a pending, unexpired device active with lastStep as its
 	// replay guard. Atomically: ErrNotPending if it is already active (a

@@ -235,13 +235,17 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 	cur := s.step(now)
 	step, ok := totp.Verify(secret, code, s.Params, cur, Window)
 	if !ok {
+		// A code that belongs to a nearby time proves the user holds this
+		// secret: it is a wrong clock, not a guess, so it does not count
+		// against the throttle (which would otherwise hide this message
+		// behind growing waits).
+		if far, found := totp.Verify(secret, code, s.Params, cur, ClockSearchSteps); found {
+			return Device{}, clockSkew(far-cur, s.Params.Period, now)
+		}
 		if wait, err := s.Throttle.Fail(ctx, tkey); err != nil {
 			return Device{}, err
 		} else if wait > 0 {
 			return Device{}, throttle.LockedError(wait)
-		}
-		if far, found := totp.Verify(secret, code, s.Params, cur, ClockSearchSteps); found {
-			return Device{}, clockSkew(far-cur, s.Params.Period, now)
 		}
 		return Device{}, errcode.New(errcode.InvalidCode, "That code is not right. Check that you scanned this page's QR code, then enter the code your app shows now.")
 	}

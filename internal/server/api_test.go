@@ -595,7 +595,7 @@ func TestPasswordChangeNeedsTheStepOrTheCurrentPassword(t *testing.T) {
 	})
 	t.Run("signed in without the current password", func(t *testing.T) {
 		a := ts.signedIn(t, "omar")
-		wantError(t, a.do("POST", "/api/v1/auth/password-change", newPW), http.StatusUnauthorized, "invalid_credentials")
+		wantError(t, a.do("POST", "/api/v1/auth/password-change", newPW), http.StatusBadRequest, "invalid_input")
 		wrong := map[string]string{"current_password": "not the password at all", "new_password": "another long passphrase"}
 		wantError(t, a.do("POST", "/api/v1/auth/password-change", wrong), http.StatusUnauthorized, "invalid_credentials")
 	})

@@ -432,7 +432,7 @@ func seedFlow(t *testing.T, browser context.Context, vp viewport, shots, oathtoo
 		t.Fatalf("Device configuration at %q, want /devices/{id}/configure", b.path())
 	}
 	deviceID := m[1]
-	if got := b.text(`form[action$="/configure"] button[type=submit]`); got != "Register MFA device" {
+	if got := b.text(`form[action$="/configure"] button.primary[type=submit]`); got != "Register MFA device" {
 		t.Errorf("submit button says %q, want Register MFA device", got)
 	}
 
@@ -522,7 +522,7 @@ func seedFlow(t *testing.T, browser context.Context, vp viewport, shots, oathtoo
 	bad := wrongCode(t, oathtool, key, ts.Clock.Now())
 	if st := b.load("submit a wrong code",
 		chromedp.SendKeys(chromedp.ID("code"), bad),
-		chromedp.Click(chromedp.CSS(`form[action$="/configure"] button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/configure"] button.primary[type=submit]`)),
 	); st != 400 {
 		t.Errorf("wrong code: status %d, want 400", st)
 	}
@@ -548,7 +548,7 @@ func seedFlow(t *testing.T, browser context.Context, vp viewport, shots, oathtoo
 	code := oathCode(t, oathtool, key, ts.Clock.Unix())
 	b.load("submit the code",
 		chromedp.SendKeys(chromedp.ID("code"), code),
-		chromedp.Click(chromedp.CSS(`form[action$="/configure"] button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/configure"] button.primary[type=submit]`)),
 	)
 	b.expectPage("My devices")
 	row := `tr[data-device-id="` + deviceID + `"]`

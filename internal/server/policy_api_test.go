@@ -326,3 +326,18 @@ func TestSettingsAPIIsForAdministratorsAndValidates(t *testing.T) {
 		t.Fatalf("audit = %+v, %v; want a PutMfaDeviceManagementForDirectory by root", events, err)
 	}
 }
+
+// TestCancelDeletesAPendingRegistration: the Cancel button of Device
+// configuration removes the pending registration and its secret at once,
+// and cannot touch an active device.
+func TestCancelDeletesAPendingRegistration(t *testing.T) {
+	t.Parallel()
+	ts := startAPIServer(t)
+	a := ts.signedIn(t, "cy")
+	e := a.startTOTP("Abandoned")
+	wantStatus(t, a.do("POST", "/devices/"+e.ID+"/cancel", nil), http.StatusSeeOther)
+	wantError(t, a.do("GET", "/api/v1/me/mfa-devices/"+e.ID, nil), http.StatusNotFound, "not_found")
+	id, _ := a.addDevice("Kept")
+	wantStatus(t, a.do("POST", "/devices/"+id+"/cancel", nil), http.StatusSeeOther)
+	wantStatus(t, a.do("GET", "/api/v1/me/mfa-devices/"+id, nil), http.StatusOK)
+}

@@ -44,6 +44,10 @@ type Config struct {
 	Issuer string
 	// Key is a base64 key-encryption key; empty means the key file in DataDir.
 	Key string
+	// MustExist refuses to create a key file or a SQLite database: the
+	// administration commands work on an installation and must not start a
+	// new, empty one because of a mistyped --data-dir.
+	MustExist bool
 	// SMTPURL sends email through a server; empty writes .eml files to
 	// DataDir/outbox.
 	SMTPURL string
@@ -143,15 +147,25 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	keys, err := loadKeys(cfg)
-	if err != nil {
-		return nil, err
+	if cfg.MustExist && !strings.Contains(cfg.DSN(), "://") {
+		path := strings.TrimPrefix(cfg.DSN(), "sqlite:")
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no Gatehouse database at %s: check --data-dir or --db; \"gatehouse serve\" creates a new installation", path)
+		}
 	}
 	db, err := store.Open(ctx, cfg.DSN())
 	if err != nil {
 		return nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The key is loaded after the database answers, so an unreachable
+	// database is reported as such, and a key file is never made for a
+	// database that cannot be used.
+	keys, err := loadKeys(cfg)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -203,7 +217,13 @@ func loadKeys(cfg Config) (*secretbox.Keyring, error) {
 		}
 		return secretbox.New(k)
 	}
-	k, _, err := secretbox.LoadOrCreate(filepath.Join(cfg.dataDir(), KeyFileName))
+	path := filepath.Join(cfg.dataDir(), KeyFileName)
+	if cfg.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no Gatehouse installation in %s (no %s there): check --data-dir, or give the key as GATEHOUSE_KEY; \"gatehouse serve\" creates a new installation", cfg.dataDir(), KeyFileName)
+		}
+	}
+	k, _, err := secretbox.LoadOrCreate(path)
 	return k, err
 }
 

@@ -78,7 +78,12 @@ func (s *DB) CreatePending(ctx context.Context, d mfa.Device, now time.Time) err
 			return err
 		}
 		if pending >= mfa.MaxPendingEnrollments {
-			return mfa.ErrLimit
+			// The oldest abandoned registration gives way: a forgotten tab
+			// must not stop the user from starting again.
+			if _, err := c.exec(ctx, `DELETE FROM mfa_devices WHERE id IN (SELECT id FROM mfa_devices WHERE user_id = ? AND status = 'pending'
+				ORDER BY created_at, id LIMIT ?)`, d.UserID, pending-mfa.MaxPendingEnrollments+1); err != nil {
+				return err
+			}
 		}
 		_, err := c.exec(ctx, `INSERT INTO mfa_devices (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, ?, ?, ?, ?, ?)`,
 			d.ID, d.UserID, string(d.Type), d.Name, d.NameKey, ms(d.CreatedAt), ms(d.ExpiresAt), d.SecretKeyID, d.SecretCT, d.LastStep, d.Drift)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -579,4 +580,23 @@ func (h *Handler) revokeTrusted(w http.ResponseWriter, r *http.Request, u accoun
 		return
 	}
 	http.Redirect(w, r, "/devices?done=revoked", http.StatusSeeOther)
+}
+
+// cancelEnrollment abandons a pending registration (the Cancel button of
+// Device configuration): its secret is deleted at once instead of waiting
+// for expiry. Active devices are not touched here.
+func (h *Handler) cancelEnrollment(w http.ResponseWriter, r *http.Request, u account.User) {
+	d, err := h.MFA.Store.GetDevice(r.Context(), u.ID, r.PathValue("id"))
+	if err == nil && d.Status == mfa.StatusPending {
+		err = h.MFA.Delete(r.Context(), u.ID, d.ID, false)
+	}
+	if err != nil && !errors.Is(err, mfa.ErrNotFound) && errcode.Code(err) != errcode.NotFound {
+		h.formError(w, r, "error", view{Title: "Error", User: &u}, err)
+		return
+	}
+	if h.registering(r) {
+		http.Redirect(w, r, "/devices/register/choose", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/devices", http.StatusSeeOther)
 }

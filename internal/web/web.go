@@ -104,6 +104,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /devices/{id}/configure", h.registeringPage(h.enrollForm))
 	m.HandleFunc("POST /devices/{id}/configure", h.registeringPage(h.enrollSubmit))
 	m.HandleFunc("POST /devices/trusted/{id}/revoke", h.page(h.revokeTrusted))
+	m.HandleFunc("POST /devices/{id}/cancel", h.registeringPage(h.cancelEnrollment))
 	m.HandleFunc("GET /devices/{id}/rename", h.page(h.renameForm))
 	m.HandleFunc("POST /devices/{id}/rename", h.page(h.renameSubmit))
 	m.HandleFunc("GET /devices/{id}/delete", h.page(h.deleteForm))
@@ -238,6 +239,8 @@ func (h *Handler) token(r *http.Request) string {
 }
 
 func (h *Handler) setSession(w http.ResponseWriter, res account.Result) {
+	// An answer that carries a session cookie is never cached.
+	noStore(w)
 	http.SetCookie(w, &http.Cookie{
 		Name: h.cookieName(), Value: res.Token, Path: "/", HttpOnly: true, Secure: h.secure(),
 		SameSite: http.SameSiteLaxMode, Expires: res.Session.ExpiresAt,
