@@ -57,3 +57,26 @@ func TestMigrateMakesNoKey(t *testing.T) {
 		t.Fatal("the first node on the migrated database made no administrator")
 	}
 }
+
+// TestServeWithoutItsKeyMakesNoNewOne: a database that holds sealed data and
+// a data dir without its key file is refused, and no stray key is written.
+func TestServeWithoutItsKeyMakesNoNewOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	n := startNode(t, nodeConfig{Dir: dir, DefaultPolicy: true})
+	n.Stop(t)
+	key := filepath.Join(dir, "gatehouse.key")
+	if err := os.Rename(key, key+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	r := gatehouse(t, "", nil, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "GATEHOUSE_KEY") {
+		t.Fatalf("serve without the key: %s", r)
+	}
+	if _, err := os.Stat(key); !os.IsNotExist(err) {
+		t.Fatal("serve wrote a new key file for a database sealed with another")
+	}
+}

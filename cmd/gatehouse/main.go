@@ -37,9 +37,13 @@ Usage:
                                           the audit trail as JSON Lines
   gatehouse settings mfa get|set [--prompt-mode M] [--allowed-types T,T]
                          [--no-device-behavior B] [--users-can-manage-devices=BOOL]
+  gatehouse keys status|rotate|reseal|retire
+                                          the key-encryption key: see "gatehouse keys"
   gatehouse migrate                       bring the database schema up to date
   gatehouse migrate-data --from sqlite:PATH --to postgres://…
                                           copy a single-node installation into PostgreSQL
+  gatehouse bench [--users N,N…] [--db postgres://…] [--rate R]
+                                          load test on loopback (docs/performance.md)
   gatehouse version
 
 Every flag has an environment equivalent: --data-dir is GATEHOUSE_DATA_DIR, and so on.
@@ -72,12 +76,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return tokens(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "migrate-data":
 		return migrateData(ctx, args[1:], stdout, stderr)
 	case "settings":
 		return settings(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil
@@ -129,12 +137,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", env("GATEHOUSE_ADDR", server.DefaultAddr), "address to listen on (GATEHOUSE_ADDR)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "send email through smtp://user:password@host:587; default: .eml files in DATA_DIR/outbox (GATEHOUSE_SMTP_URL)")
+	limitFlags(fs, &cfg) // limits.go
 	dbFlags(fs, &cfg)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkLimits(cfg); err != nil {
+		return err
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -152,26 +164,45 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer app.Close()
+	reloadKeysOnHUP(ctx, app)
+	// Serve at once and create the first administrator meanwhile: hashing
+	// its one-time password (argon2id) is most of a first start, and
+	// /healthz need not wait for it (issue 8: start-up ≤ 500 ms). Until it
+	// exists, signing in as admin fails like any unknown user.
+	sctx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	served := make(chan error, 1)
+	go func() { served <- app.Serve(sctx, ln) }()
 	pw, err := app.BootstrapAdmin(ctx)
 	if err != nil {
+		stopServing()
+		<-served
 		return err
 	}
 	if pw != "" {
+		// The administrator's password hash took Params.Memory (64 MiB):
+		// give it back now rather than idle with it (issue 8's idle RSS).
+		debug.FreeOSMemory()
 		fmt.Fprintf(stdout, "\nCreated the administrator account.\n  username: admin\n  one-time password: %s\nIt is shown only this once; you will choose a new password at first sign-in.\n\n", pw)
 	}
 	fmt.Fprintf(stdout, "Gatehouse is running: open %s (listening on %s). Press Ctrl+C to stop.\n", app.Config.BaseURL, ln.Addr())
 	app.Log.Info("serving", "addr", ln.Addr().String(), "base_url", app.Config.BaseURL, "db", store.Redact(cfg.DSN()))
-	err = app.Serve(ctx, ln)
+	err = <-served
 	app.Log.Info("stopped")
 	return err
 }
 
 // flagSet reports whether the operator chose a value, by flag or environment.
 func flagSet(fs *flag.FlagSet, name, envName string) bool {
+	_, inEnv := os.LookupEnv(envName)
+	return flagGiven(fs, name) || inEnv
+}
+
+// flagGiven reports whether a flag was on the command line, even as "".
+func flagGiven(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	_, inEnv := os.LookupEnv(envName)
-	return set || inEnv
+	return set
 }
 
 // openApp opens an existing installation for an administration command.

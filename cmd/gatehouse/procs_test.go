@@ -202,6 +202,11 @@ type nodeConfig struct {
 	// sign-in). Otherwise the node starts with no-device behaviour "allow":
 	// these tests sign users in without a device, as the seed procedure does.
 	DefaultPolicy bool
+	// DefaultRateLimit keeps the per-address limit on sign-in requests at its
+	// default. Otherwise it is lifted: every test client is 127.0.0.1.
+	DefaultRateLimit bool
+	// Args are added to serve's command line.
+	Args []string
 }
 
 var (
@@ -244,7 +249,13 @@ func launchNode(t testing.TB, cfg nodeConfig) (*node, error) {
 		env = append(env, "GATEHOUSE_KEY="+cfg.Key)
 	}
 	n := &node{Name: cfg.Name, Dir: cfg.Dir, Args: args, Env: env, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command(bin, args...)
+	// Flags of serve alone go after the ones "settings" below shares.
+	serveArgs := append([]string(nil), args...)
+	if !cfg.DefaultRateLimit {
+		serveArgs = append(serveArgs, "--rate-limit-burst", "1000000")
+	}
+	serveArgs = append(serveArgs, cfg.Args...)
+	n.cmd = exec.Command(bin, serveArgs...)
 	n.cmd.Env = cleanEnv(env...)
 	n.cmd.Dir = cfg.Dir
 	n.cmd.Stdout, n.cmd.Stderr = n.stdout, n.stderr

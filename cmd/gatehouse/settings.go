@@ -48,7 +48,7 @@ func settings(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *prompt != "" {
 			m.PromptMode = *prompt
 		}
-		if *types != "" {
+		if flagGiven(fs, "allowed-types") {
 			m.AllowedTypes = nil
 			for _, t := range strings.Split(*types, ",") {
 				m.AllowedTypes = append(m.AllowedTypes, strings.TrimSpace(t))

@@ -102,6 +102,8 @@ type Store interface {
 	DeleteSession(ctx context.Context, idHash string) error
 	// DeleteUserSessions signs a user out everywhere except keepHash.
 	DeleteUserSessions(ctx context.Context, userID, keepHash string) error
+	// TouchSession sets a session's last_seen_at.
+	TouchSession(ctx context.Context, idHash string, now time.Time) error
 
 	// RecordEvents writes audit events that have no change behind them.
 	RecordEvents(ctx context.Context, events ...audit.Event) error

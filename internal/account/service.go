@@ -46,6 +46,11 @@ type Service struct {
 	CodeKey []byte
 	Now     func() time.Time
 	Rand    io.Reader
+	// IdleTimeout and Lifetime end a signed-in session after that long
+	// without a request, and that long after sign-in in any case; zero
+	// means SessionIdleTimeout and SessionLifetime (sessions.go).
+	IdleTimeout time.Duration
+	Lifetime    time.Duration
 }
 
 // Client is what sign-in knows of the browser or script.
@@ -107,7 +112,12 @@ func (s *Service) CreateUser(ctx context.Context, username, email string, admin 
 		return User{}, "", err
 	}
 	u := User{ID: id, Username: name, Email: email, Admin: admin, PasswordHash: hash, MustChangePassword: oneTime != "", CreatedAt: s.now()}
-	if err := s.Store.CreateUser(ctx, u); errors.Is(err, ErrUsernameTaken) {
+	ev := audit.New(ctx, audit.CreateUser, audit.Success)
+	ev.Time, ev.TargetUserID, ev.TargetUsername = u.CreatedAt, u.ID, u.Username
+	if admin {
+		ev.Detail = "admin=true"
+	}
+	if err := s.Store.CreateUser(audit.Attach(ctx, ev), u); errors.Is(err, ErrUsernameTaken) {
 		return User{}, "", errcode.New(errcode.Conflict, "The username %q is taken.", name)
 	} else if err != nil {
 		return User{}, "", err
@@ -176,21 +186,34 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 	if u.ID != "" {
 		key = ThrottleKey(u.ID)
 	}
-	if err := s.Throttle.Check(ctx, key); err != nil {
+	// The guess is claimed (counted) before the hash: concurrent wrong
+	// passwords cannot all pass one check (throttle.Limiter.Begin).
+	attempt, err := s.Throttle.Begin(ctx, key)
+	if err != nil {
 		return Result{}, err
 	}
+	// Whatever ends this step other than a wrong password (the right one,
+	// a busy server, an error) takes the guess back.
+	defer func() { _ = attempt.Refund(context.WithoutCancel(ctx)) }()
 	if err := s.Hasher.Verify(ctx, pw, u.PasswordHash); err != nil {
 		if errors.Is(err, password.ErrBusy) {
 			e := errcode.New(errcode.Unavailable, "The server is busy. Try again in a moment.")
 			e.RetryAfterSeconds = 1
 			return Result{}, e
 		}
+		attempt.Failed()
 		if u.ID != "" {
 			s.record(ctx, u, audit.CredentialVerification, audit.Failure, audit.Password, "")
+		} else {
+			// Guesses at names that do not exist are worth seeing too; the
+			// name is what was typed (bounded), never the password.
+			typed := strings.TrimSpace(username)
+			if len(typed) > UsernameMaxLength*2 {
+				typed = typed[:UsernameMaxLength*2]
+			}
+			s.record(ctx, User{Username: typed}, audit.CredentialVerification, audit.Failure, audit.Password, "unknown user")
 		}
-		if wait, ferr := s.Throttle.Fail(ctx, key); ferr != nil {
-			return Result{}, ferr
-		} else if wait > 0 {
+		if wait := attempt.Wait(); wait > 0 {
 			if u.ID != "" {
 				s.record(ctx, u, audit.ThrottleLock, audit.Failure, audit.Password, "locked for "+wait.String())
 			}
@@ -199,6 +222,7 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 		return Result{}, invalidCredentials()
 	}
 	if u.Disabled {
+		s.record(ctx, u, audit.UserAuthentication, audit.Failure, audit.Password, "account disabled")
 		return Result{}, errcode.New(errcode.NotAllowed, "Your account is disabled. Contact your administrator.")
 	}
 	s.record(ctx, u, audit.CredentialVerification, audit.Success, audit.Password, "")
@@ -216,7 +240,7 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 	}
 	if state == StateAuthenticated || state == StatePasswordChange && pol.PromptMode == policy.Disabled {
 		// The password alone completed sign-in: forget earlier failures.
-		_ = s.Throttle.Reset(ctx, key)
+		_ = attempt.Succeeded(ctx)
 	}
 	if oldToken != "" {
 		_ = s.Store.DeleteSession(ctx, HashToken(oldToken))
@@ -226,7 +250,7 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 		return Result{}, err
 	}
 	now := s.now()
-	sess := Session{IDHash: hash, UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(lifetime(state))}
+	sess := Session{IDHash: hash, UserID: u.ID, State: state, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.lifetime(state))}
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return Result{}, err
 	}
@@ -242,13 +266,6 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 		s.record(ctx, u, audit.UserAuthentication, audit.Success, "", "")
 	}
 	return Result{Token: token, Session: sess, User: u, Methods: methods}, nil
-}
-
-func lifetime(st State) time.Duration {
-	if st == StateAuthenticated {
-		return SessionLifetime
-	}
-	return SignInLifetime
 }
 
 // afterPassword decides the step after a correct password. The second
@@ -312,6 +329,9 @@ func (s *Service) session(ctx context.Context, token string) (Session, User, err
 	} else if err != nil {
 		return Session{}, User{}, err
 	}
+	if err := s.keepAlive(ctx, &sess); err != nil {
+		return Session{}, User{}, err
+	}
 	u, err := s.Store.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.Disabled) {
 		_ = s.Store.DeleteSession(ctx, sess.IDHash)
@@ -355,7 +375,7 @@ func (s *Service) rotate(ctx context.Context, sess Session, u User, state State)
 		return Result{}, err
 	}
 	now := s.now()
-	expires := now.Add(lifetime(state))
+	expires := now.Add(s.lifetime(state))
 	if err := s.Store.RotateSession(ctx, sess.IDHash, hash, state, expires, now); errors.Is(err, ErrNotFound) {
 		return Result{}, errcode.New(errcode.Unauthenticated, "Your session has ended. Sign in again.")
 	} else if err != nil {
@@ -408,29 +428,35 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 	if sess.State != opt.State {
 		return Result{}, errcode.New(errcode.NotAllowed, "This step is not expected now.")
 	}
-	key := ThrottleKey(u.ID)
-	if err := s.Throttle.Check(ctx, key); err != nil {
+	// The guess is claimed (counted) before it is checked, so concurrent
+	// answers on any number of sessions and nodes cannot all pass one check
+	// of an unlocked counter (throttle.Limiter.Begin).
+	attempt, err := s.Throttle.Begin(ctx, ThrottleKey(u.ID))
+	if err != nil {
 		return Result{}, err
 	}
+	// A malformed answer, an expired challenge or an error is no guess.
+	defer func() { _ = attempt.Refund(context.WithoutCancel(ctx)) }()
 	if err := check(ctx, u.ID); err != nil {
 		e := errcode.As(err)
 		if e == nil || (e.Code != errcode.InvalidCode && e.Code != errcode.CodeReused) || isFormatError(e) {
 			return Result{}, err
 		}
+		attempt.Failed()
 		s.record(ctx, u, audit.CredentialVerification, audit.Failure, opt.CredentialType, e.Code)
 		n, ferr := s.Store.AddChallengeFailure(ctx, sess.IDHash)
 		if ferr != nil {
 			return Result{}, ferr
 		}
-		wait, ferr := s.Throttle.Fail(ctx, key)
-		if ferr != nil {
-			return Result{}, ferr
-		}
+		wait := attempt.Wait()
 		// The challenge ends before any lock is reported: otherwise the lock
 		// that starts on the same failure would keep this challenge alive.
 		if n >= ChallengeAttempts {
 			if derr := s.Store.DeleteSession(ctx, sess.IDHash); derr != nil {
 				return Result{}, derr
+			}
+			if wait > 0 {
+				s.record(ctx, u, audit.ThrottleLock, audit.Failure, opt.CredentialType, "locked for "+wait.String())
 			}
 			e := errcode.New(errcode.RateLimited, "Too many wrong answers. Sign in again.")
 			e.RetryAfterSeconds = int(wait.Seconds())
@@ -442,7 +468,7 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 		}
 		return Result{}, err
 	}
-	_ = s.Throttle.Reset(ctx, key)
+	_ = attempt.Succeeded(ctx)
 	s.record(ctx, u, audit.CredentialVerification, audit.Success, opt.CredentialType, "")
 	next := StateAuthenticated
 	if u.MustChangePassword {
@@ -515,14 +541,18 @@ func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, ne
 		if currentPassword == "" {
 			return Result{}, errcode.New(errcode.InvalidInput, "Enter your current password (the field \"current_password\").")
 		}
-		key := ThrottleKey(u.ID)
-		if err := s.Throttle.Check(ctx, key); err != nil {
+		attempt, err := s.Throttle.Begin(ctx, ThrottleKey(u.ID))
+		if err != nil {
 			return Result{}, err
 		}
+		defer func() { _ = attempt.Refund(context.WithoutCancel(ctx)) }()
 		if err := s.Hasher.Verify(ctx, currentPassword, u.PasswordHash); err != nil {
-			if wait, ferr := s.Throttle.Fail(ctx, key); ferr != nil {
-				return Result{}, ferr
-			} else if wait > 0 {
+			if errors.Is(err, password.ErrBusy) {
+				return Result{}, err // not a wrong password: the web layer answers 503
+			}
+			attempt.Failed()
+			if wait := attempt.Wait(); wait > 0 {
+				s.record(ctx, u, audit.ThrottleLock, audit.Failure, audit.Password, "locked for "+wait.String())
 				return Result{}, throttle.LockedError(wait)
 			}
 			return Result{}, errcode.New(errcode.InvalidCredentials, "The current password is not right.")

@@ -39,6 +39,11 @@ const (
 	ThrottleLock   = "ThrottleLock"
 	CreateApiToken = "CreateApiToken"
 	RevokeApiToken = "RevokeApiToken"
+	// GenerateRecoveryCodes: a user made a new set (the old one is void).
+	// Using one is a CredentialVerification with CredentialType RECOVERY_CODE.
+	GenerateRecoveryCodes = "GenerateRecoveryCodes"
+	// RotateEncryptionKey: every sealed secret was re-sealed under a new key.
+	RotateEncryptionKey = "RotateEncryptionKey"
 )
 
 // Names lists every event name, for filters that must say which are valid.
@@ -49,7 +54,7 @@ var Names = []string{
 	StartWebAuthnDeviceRegistration, CompleteWebAuthnDeviceRegistration,
 	UpdateMfaDeviceForUser, DeleteMfaDeviceForUser, PutMfaDeviceManagementForDirectory,
 	CreateUser, UpdateUser, ResetMfa, ResetPassword, ChangePassword, DisableUser, EnableUser, ThrottleLock,
-	CreateApiToken, RevokeApiToken,
+	CreateApiToken, RevokeApiToken, GenerateRecoveryCodes, RotateEncryptionKey,
 }
 
 // Results.

@@ -224,10 +224,14 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 	if err != nil {
 		return Device{}, formatError(s.Params.Digits)
 	}
-	tkey := ThrottleKey(userID)
-	if err := s.Throttle.Check(ctx, tkey); err != nil {
+	// Claimed (counted) before the check, so concurrent guesses cannot all
+	// pass one check (throttle.Limiter.Begin); anything but a wrong code
+	// takes the claim back.
+	attempt, err := s.Throttle.Begin(ctx, ThrottleKey(userID))
+	if err != nil {
 		return Device{}, err
 	}
+	defer func() { _ = attempt.Refund(context.WithoutCancel(ctx)) }()
 	secret, err := s.Keys.Open(d.SecretKeyID, d.SecretCT, secretAAD(d.ID))
 	if err != nil {
 		return Device{}, fmt.Errorf("open secret of device %s: %w", d.ID, err)
@@ -242,9 +246,9 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 		if far, found := totp.Verify(secret, code, s.Params, cur, ClockSearchSteps); found {
 			return Device{}, clockSkew(far-cur, s.Params.Period, now)
 		}
-		if wait, err := s.Throttle.Fail(ctx, tkey); err != nil {
-			return Device{}, err
-		} else if wait > 0 {
+		attempt.Failed()
+		if wait := attempt.Wait(); wait > 0 {
+			s.recordLock(ctx, userID, d, wait)
 			return Device{}, throttle.LockedError(wait)
 		}
 		return Device{}, errcode.New(errcode.InvalidCode, "That code is not right. Check that you scanned this page's QR code, then enter the code your app shows now.")
@@ -264,7 +268,7 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 	case err != nil:
 		return Device{}, err
 	}
-	_ = s.Throttle.Reset(ctx, tkey)
+	_ = attempt.Succeeded(ctx)
 	return active, nil
 }
 
@@ -377,11 +381,12 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) (Device, 
 		if d.Type != TypeTOTP {
 			continue
 		}
-		secret, err := s.Keys.Open(d.SecretKeyID, d.SecretCT, secretAAD(d.ID))
+		v, done, err := s.verifier(d) // prepared key, cached per device (verifiers.go)
 		if err != nil {
-			return Device{}, fmt.Errorf("open secret of device %s: %w", d.ID, err)
+			return Device{}, err
 		}
-		step, ok := totp.Verify(secret, code, s.Params, cur+d.Drift, Window)
+		step, ok := v.Verify(code, s.Params, cur+d.Drift, Window)
+		done()
 		if !ok {
 			continue
 		}

@@ -9,7 +9,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -43,21 +46,43 @@ var ErrMismatch = errors.New("password: mismatch")
 // ErrBusy is returned when the hashing queue is full or the caller gave up.
 var ErrBusy = errors.New("password: too many concurrent hashes")
 
+// The wait queue in front of the hashing slots (issue 6): a flood of
+// sign-ins is answered "busy" at once instead of piling up goroutines and
+// connections behind two slots.
+const (
+	// QueuePerSlot hashes may wait for each slot: at 0.1–0.3 s a hash, a
+	// full queue drains in a few seconds, well inside MaxQueueWait.
+	QueuePerSlot = 16
+	// MaxQueueWait is the longest a hash waits for a slot before ErrBusy:
+	// a person gets "try again" instead of a page that hangs.
+	MaxQueueWait = 5 * time.Second
+)
+
 // Hasher hashes and verifies passwords with at most a fixed number running at
-// once (each one holds Params.Memory KiB while it runs).
+// once (each one holds Params.Memory KiB while it runs), and at most a fixed
+// number waiting for a slot, each for a bounded time; beyond that it answers
+// ErrBusy.
 type Hasher struct {
-	params Params
-	slots  chan struct{}
-	dummy  string
+	params     Params
+	slots      chan struct{}
+	dummy      string
+	waiting    atomic.Int64
+	maxWaiting int64
+	maxWait    time.Duration
 }
 
-// NewHasher returns a Hasher that runs at most concurrency hashes at once.
+// NewHasher returns a Hasher that runs at most concurrency hashes at once,
+// with QueuePerSlot×concurrency more waiting at most MaxQueueWait.
 func NewHasher(p Params, concurrency int) *Hasher {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
-	h.dummy = h.encode(make([]byte, 16), h.derive("gatehouse-dummy", make([]byte, 16), p), p)
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), maxWaiting: int64(QueuePerSlot * concurrency), maxWait: MaxQueueWait}
+	// The unknown user's stand-in hash needs only p (so Verify derives at
+	// the same cost); its key is never matched (Verify reports a mismatch
+	// for an unknown user whatever it computes), so it is not derived here:
+	// deriving it cost a full argon2id hash and its 64 MiB at every start.
+	h.dummy = h.encode(make([]byte, 16), make([]byte, 32), p)
 	return h
 }
 
@@ -76,16 +101,53 @@ func Validate(pw string) error {
 	return nil
 }
 
+// Concurrency is how many hashes may run at once.
+func (h *Hasher) Concurrency() int { return cap(h.slots) }
+
+// SetQueue changes how many hashes may wait for a slot and for how long.
+// Call it before the Hasher is used.
+func (h *Hasher) SetQueue(waiters int, wait time.Duration) {
+	h.maxWaiting, h.maxWait = int64(waiters), wait
+}
+
 func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if h.waiting.Add(1) > h.maxWaiting {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ErrBusy
+	case <-t.C:
+		return ErrBusy
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+// releaseAbove is the memory cost from which each hash's memory goes back
+// to the operating system as soon as it is done (see release).
+const releaseAbove = 16 << 10 // KiB
+
+func (h *Hasher) release(p Params) {
+	<-h.slots
+	if p.Memory >= releaseAbove {
+		// argon2 allocates its whole cost afresh for every hash; left to
+		// the collector's pace, a burst of sign-ins leaves several dead
+		// 64 MiB blocks resident at once. Collecting and returning them now
+		// costs a few milliseconds beside a hash of tens, and keeps the
+		// process's memory at the hashes in flight.
+		debug.FreeOSMemory()
+	}
+}
 
 func (h *Hasher) derive(pw string, salt []byte, p Params) []byte {
 	return argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, 32)
@@ -108,7 +170,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.release(h.params)
 	return h.encode(salt, h.derive(pw, salt, h.params), h.params), nil
 }
 
@@ -131,7 +193,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) error {
 		return err
 	}
 	got := h.derive(pw, salt, p)
-	h.release()
+	h.release(p)
 	if subtle.ConstantTimeCompare(got, want) != 1 || unknown {
 		return ErrMismatch
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // KeySize is the AES-256 key length.
@@ -32,9 +33,13 @@ var ErrDecrypt = errors.New("secretbox: message authentication failed")
 // Keyring holds the current key and older keys kept for reading data sealed
 // before a rotation.
 type Keyring struct {
+	mu      sync.RWMutex
 	current string
 	aeads   map[string]cipher.AEAD
 	raw     map[string][]byte
+	// file, when set, is the key file this keyring was read from; it is
+	// read again when it changes (see reload.go).
+	file *watchedFile
 }
 
 // KeyID derives a key's id from the key itself, so every node that holds the
@@ -76,29 +81,50 @@ func New(keys ...[]byte) (*Keyring, error) {
 // the current key-encryption key, so that purpose needs no key of its own
 // and is as safe from a database copy as the sealed secrets.
 func (k *Keyring) DeriveKey(label string) []byte {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	m := hmac.New(sha256.New, k.raw[k.current])
 	m.Write([]byte("gatehouse derive\x00" + label))
 	return m.Sum(nil)
 }
 
 // CurrentKeyID names the key new ciphertexts are sealed with.
-func (k *Keyring) CurrentKeyID() string { return k.current }
+func (k *Keyring) CurrentKeyID() string {
+	k.refresh()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.current
+}
 
 // Seal encrypts plaintext under the current key. aad binds the ciphertext to
 // its place (for example the device id), so a ciphertext copied onto another
 // row does not open.
 func (k *Keyring) Seal(plaintext, aad []byte) (keyID string, ciphertext []byte, err error) {
-	aead := k.aeads[k.current]
+	// A rotation on this machine must take effect before the next seal, so
+	// that nothing new is sealed under the key being retired.
+	k.refresh()
+	k.mu.RLock()
+	current, aead := k.current, k.aeads[k.current]
+	k.mu.RUnlock()
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
 	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
 		return "", nil, err
 	}
-	return k.current, aead.Seal(nonce, nonce, plaintext, aad), nil
+	return current, aead.Seal(nonce, nonce, plaintext, aad), nil
 }
 
 // Open decrypts a ciphertext produced by Seal.
 func (k *Keyring) Open(keyID string, ciphertext, aad []byte) ([]byte, error) {
+	k.mu.RLock()
 	aead, ok := k.aeads[keyID]
+	k.mu.RUnlock()
+	if !ok {
+		// Another process may have rotated the key: read the key file again.
+		k.refresh()
+		k.mu.RLock()
+		aead, ok = k.aeads[keyID]
+		k.mu.RUnlock()
+	}
 	if !ok {
 		return nil, ErrUnknownKey
 	}
@@ -146,6 +172,9 @@ func LoadOrCreate(path string) (*Keyring, bool, error) {
 			return nil, false, err
 		}
 		k, err := New(key)
+		if err == nil {
+			k.watch(path)
+		}
 		return k, true, err
 	}
 	if err != nil {
@@ -158,20 +187,31 @@ func LoadOrCreate(path string) (*Keyring, bool, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, false, fmt.Errorf("secretbox: key file %s has mode %o; it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
 	}
+	keys, err := parseKeyFile(path, b)
+	if err != nil {
+		return nil, false, err
+	}
+	k, err := New(keys...)
+	if err == nil {
+		k.watch(path)
+	}
+	return k, false, err
+}
+
+func parseKeyFile(path string, b []byte) ([][]byte, error) {
 	var f keyFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, false, fmt.Errorf("secretbox: key file %s is not valid: %w", path, err)
+		return nil, fmt.Errorf("secretbox: key file %s is not valid: %w", path, err)
 	}
 	keys := make([][]byte, 0, len(f.Keys))
 	for _, s := range f.Keys {
 		key, err := ParseKey(s)
 		if err != nil {
-			return nil, false, fmt.Errorf("secretbox: key file %s: %w", path, err)
+			return nil, fmt.Errorf("secretbox: key file %s: %w", path, err)
 		}
 		keys = append(keys, key)
 	}
-	k, err := New(keys...)
-	return k, false, err
+	return keys, nil
 }
 
 func writeKeyFile(path string, keys [][]byte) error {
@@ -186,9 +226,34 @@ func writeKeyFile(path string, keys [][]byte) error {
 	if err != nil {
 		return err
 	}
+	// The new file is written beside the old one and renamed over it, so a
+	// reader sees the old keys or the new ones, never half a file; it is
+	// created afresh (O_EXCL) so a stale temporary file's mode is never kept.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return os.Rename(tmp, path)
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(append(b, '\n')); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
 }

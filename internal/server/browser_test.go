@@ -50,9 +50,8 @@ var viewports = []viewport{
 // every page for content outside the viewport and for low text contrast.
 //
 // Screenshots go to $GATEHOUSE_SCREENSHOTS when set, else to a temporary
-// directory; the test logs where. The README's come from
-//
-//	GATEHOUSE_SCREENSHOTS=$PWD/docs/screenshots go test ./internal/server -run Chromium -count=1
+// directory; the test logs where. The README's come from the acceptance
+// suite (TestAcceptance, -update-readme-screenshots).
 func TestSeedFlowInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
 	oathtool := testenv.RequireTool(t, "oathtool")

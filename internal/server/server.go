@@ -24,6 +24,7 @@ import (
 	"gatehouse/internal/mfa"
 	"gatehouse/internal/password"
 	"gatehouse/internal/policy"
+	"gatehouse/internal/recovery"
 	"gatehouse/internal/secretbox"
 	"gatehouse/internal/store"
 	"gatehouse/internal/throttle"
@@ -53,8 +54,19 @@ type Config struct {
 	SMTPURL string
 	// PasswordParams default to password.Default.
 	PasswordParams *password.Params
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// SessionIdle and SessionLifetime end a signed-in session after that
+	// long without a request, and that long after sign-in; zero means the
+	// defaults (1 h and 12 h, account.SessionIdleTimeout/SessionLifetime).
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// HTTP bounds slow and greedy clients; zero fields take DefaultHTTPLimits.
+	HTTP HTTPLimits
+	// SourceBurst and SourceRefill size the per-address token bucket on the
+	// sign-in endpoints; zero means throttle.SourceBurst/SourceRefill.
+	SourceBurst  int
+	SourceRefill time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // DefaultAddr listens on loopback only: exposing the portal is a choice.
@@ -79,6 +91,7 @@ type App struct {
 	Tokens   *admin.Tokens
 	Trail    *admin.Trail
 	WebAuthn *mfa.WebAuthn
+	Recovery *recovery.Service
 	Handler  http.Handler
 	Log      *slog.Logger
 }
@@ -144,8 +157,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if !cfg.MustExist {
+		if err := os.MkdirAll(cfg.dataDir(), 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
 	}
 	if cfg.MustExist && !strings.Contains(cfg.DSN(), "://") {
 		path := strings.TrimPrefix(cfg.DSN(), "sqlite:")
@@ -164,12 +179,32 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// The key is loaded after the database answers, so an unreachable
 	// database is reported as such, and a key file is never made for a
 	// database that cannot be used.
+	if cfg.Key == "" {
+		// A database that already holds sealed data needs the key it was
+		// sealed with: making a new key file here would only leave a wrong
+		// key lying about to be backed up by mistake.
+		keyPath := filepath.Join(cfg.dataDir(), KeyFileName)
+		if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
+			if _, sealed, err := db.GetMeta(ctx, keyCheckMeta); err != nil {
+				db.Close()
+				return nil, err
+			} else if sealed {
+				db.Close()
+				return nil, fmt.Errorf("this database was created with a key-encryption key, and there is no %s: put the installation's key file there or set GATEHOUSE_KEY", keyPath)
+			}
+		}
+	}
 	keys, err := loadKeys(cfg)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	if err := checkKey(ctx, db, keys); err != nil {
+		db.Close()
+		return nil, err
+	}
+	recoveryKey, err := recoveryKey(ctx, db, keys)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -195,27 +230,31 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// Hashes at a time: each holds Params.Memory (64 MiB) and uses two
 	// threads, so two keep a 2-core machine busy without exhausting memory.
 	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Policy: pol, Mail: mailer,
-		CodeKey: keys.DeriveKey("email-code"), Now: now}
+		CodeKey: keys.DeriveKey("email-code"), Now: now, IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}
 	adm := &admin.Service{Store: db, MFA: m, Policy: pol, Hasher: accounts.Hasher, Now: now}
 	tokens := &admin.Tokens{Store: db, Now: now}
 	trail := &admin.Trail{Store: db}
+	rec := &recovery.Service{Store: db, Devices: m, Key: recoveryKey, Now: now}
 	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol,
-		Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc})
+		Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc, Recovery: rec,
+		Sources: &throttle.Buckets{Store: db, Now: now, Burst: cfg.SourceBurst, Refill: cfg.SourceRefill}})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	cfg.BaseURL = base.String()
-	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Policy: pol, Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc, Handler: h, Log: log}, nil
+	return &App{Config: cfg, Store: db, Keys: keys, Accounts: accounts, MFA: m, Policy: pol, Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc, Recovery: rec, Handler: h, Log: log}, nil
 }
 
 func loadKeys(cfg Config) (*secretbox.Keyring, error) {
 	if cfg.Key != "" {
-		k, err := secretbox.ParseKey(cfg.Key)
+		// Several keys, comma-separated, current first: the form used while
+		// rotating a key given in the environment (see "gatehouse keys").
+		k, err := secretbox.ParseKeys(cfg.Key)
 		if err != nil {
 			return nil, fmt.Errorf("GATEHOUSE_KEY: %w", err)
 		}
-		return secretbox.New(k)
+		return secretbox.New(k...)
 	}
 	path := filepath.Join(cfg.dataDir(), KeyFileName)
 	if cfg.MustExist {
@@ -278,13 +317,14 @@ func (a *App) BootstrapAdmin(ctx context.Context) (string, error) {
 
 // NewHTTPServer returns an http.Server with timeouts that bound slow clients.
 func (a *App) NewHTTPServer() *http.Server {
+	l := a.Config.HTTP.withDefaults()
 	return &http.Server{
 		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 }
@@ -292,6 +332,7 @@ func (a *App) NewHTTPServer() *http.Server {
 // Serve runs the HTTP server on ln until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := a.NewHTTPServer()
+	a.limitMemory()
 	go a.sweep(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

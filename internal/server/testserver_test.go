@@ -108,6 +108,9 @@ func startServerWithDefaults(t *testing.T) *testServer {
 		DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "gatehouse.db"),
 		BaseURL: "http://localhost:" + strconv.Itoa(port), PasswordParams: &fast,
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(logs), nil)), Now: clk.Now,
+		// Every test client is 127.0.0.1 and the clock stands still: the
+		// per-address limit has its own tests (abuse_test.go).
+		SourceBurst: 1 << 20,
 	})
 	if err != nil {
 		cancel()

@@ -24,8 +24,11 @@ func scanUser(r interface{ Scan(...any) error }) (account.User, error) {
 
 // CreateUser implements account.Store.
 func (s *DB) CreateUser(ctx context.Context, u account.User) error {
-	_, err := s.c().exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, u.Email, u.Admin, u.Disabled, u.PasswordHash, u.MustChangePassword, ms(u.CreatedAt))
+	err := s.tx(ctx, func(c conn) error {
+		_, err := c.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Username, u.Email, u.Admin, u.Disabled, u.PasswordHash, u.MustChangePassword, ms(u.CreatedAt))
+		return err
+	})
 	if isUniqueViolation(err) {
 		return account.ErrUsernameTaken
 	}

@@ -245,6 +245,10 @@ func (s *DB) ResetMFA(ctx context.Context, id string) (int, error) {
 		if _, err := c.exec(ctx, `DELETE FROM mfa_devices WHERE user_id = ?`, id); err != nil {
 			return err
 		}
+		// Recovery codes stand in for devices: a reset voids them too.
+		if _, err := c.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, id); err != nil {
+			return err
+		}
 		return endAccess(ctx, c, id)
 	})
 	return n, err

@@ -21,6 +21,7 @@ var copyTables = []tableSpec{
 	{name: "sessions", columns: []string{"id_hash", "user_id", "state", "created_at", "last_seen_at", "expires_at", "mfa_failures"}},
 	{name: "mfa_devices", columns: []string{"id", "user_id", "type", "name", "name_key", "status", "created_at", "activated_at", "last_used_at", "expires_at", "secret_key_id", "secret_ct", "last_step", "drift"}},
 	{name: "throttles", columns: []string{"key", "failures", "last_failure_at", "locked_until"}},
+	{name: "rate_buckets", columns: []string{"key", "tokens", "updated_at", "limited_since"}},
 	{name: "meta", columns: []string{"key", "value"}},
 	{name: "settings", columns: []string{"key", "value", "updated_at"}},
 	{name: "audit_events", columns: append([]string{"id"}, strings.Split(auditColumns, ", ")...)},
@@ -30,6 +31,7 @@ var copyTables = []tableSpec{
 	{name: "webauthn_credentials", columns: []string{"device_id", "credential_id", "sign_count", "transports", "flags_known", "backup_eligible", "backup_state", "user_verified", "aaguid", "attestation_format", "attachment"},
 		bools: map[string]bool{"flags_known": true, "backup_eligible": true, "backup_state": true, "user_verified": true}},
 	{name: "webauthn_challenges", columns: []string{"challenge", "session_hash", "user_id", "kind", "device_id", "state", "created_at", "expires_at"}},
+	{name: "recovery_codes", columns: []string{"user_id", "code_hash", "created_at"}},
 }
 
 // CopyCounts says how many rows of each table were copied.

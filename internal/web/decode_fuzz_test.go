@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,7 +16,8 @@ import (
 // error.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{`{"username":"a","password":"b"}`, `{"code":"123456","trust_device":true}`, `{"name":null}`, `{}`, ``, `[]`,
-		`{"a":1}`, `{"code":1}`, `{"code":"1"} {}`, `{"credential":{"id":"x"}}`, "\xff", `{"allowed_types":["totp"]}`} {
+		`{"a":1}`, `{"code":1}`, `{"code":"1"} {}`, `{"credential":{"id":"x"}}`, "\xff", `{"allowed_types":["totp"]}`,
+		`{"code":"7KQ2M-X9D4T"}`, `{"current_password":"a","new_password":"b"}`, `{"email":null,"admin":true}`, `{"credential":null,"trust_device":1}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -33,8 +35,37 @@ func FuzzDecode(f *testing.F) {
 				Type string  `json:"type"`
 			}{},
 			&struct {
-				PromptMode   *string   `json:"prompt_mode"`
-				AllowedTypes *[]string `json:"allowed_types"`
+				PromptMode            *string   `json:"prompt_mode"`
+				AllowedTypes          *[]string `json:"allowed_types"`
+				NoDeviceBehavior      *string   `json:"no_device_behavior"`
+				UsersCanManageDevices *bool     `json:"users_can_manage_devices"`
+			}{},
+			// The other request bodies of the API, one of each shape:
+			// recovery and email codes, password change, device
+			// verification and WebAuthn answers, administrators' calls.
+			&struct {
+				Code string `json:"code"`
+			}{},
+			&struct {
+				CurrentPassword string `json:"current_password"`
+				NewPassword     string `json:"new_password"`
+			}{},
+			&struct {
+				Code       string          `json:"code"`
+				Credential json.RawMessage `json:"credential"`
+			}{},
+			&struct {
+				Credential  json.RawMessage `json:"credential"`
+				TrustDevice bool            `json:"trust_device"`
+			}{},
+			&struct {
+				Username *string `json:"username"`
+				Email    string  `json:"email"`
+				Admin    bool    `json:"admin"`
+			}{},
+			&struct {
+				Email *string `json:"email"`
+				Admin *bool   `json:"admin"`
 			}{},
 		}
 		for _, v := range targets {

@@ -61,6 +61,9 @@ type view struct {
 	// Notice is a success message.
 	Notice string
 	Data   any
+	// ServerTime is the server's clock (Unix seconds) when the page was
+	// made: app.js counts down to the next code from it.
+	ServerTime int64
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) {
@@ -70,6 +73,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	v.ServerTime = h.now().Unix()
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
 		h.Log.Error("render", "template", name, "err", err)
@@ -82,6 +86,14 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// now is the server's clock (the one codes are checked against).
+func (h *Handler) now() time.Time {
+	if h.MFA != nil && h.MFA.Now != nil {
+		return h.MFA.Now()
+	}
+	return time.Now()
 }
 
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, code int, title, msg string) {
@@ -322,6 +334,9 @@ type devicesData struct {
 	ManageBlocked string
 	Trusted       []account.TrustedBrowser
 	ShowTrusted   bool
+	// RecoveryRemaining is the user's unused recovery codes (recovery.go);
+	// -1 when unknown.
+	RecoveryRemaining int
 }
 
 type deviceRow struct {
@@ -346,7 +361,8 @@ func (h *Handler) devicesView(r *http.Request, u account.User) (view, error) {
 	if err != nil {
 		return view{}, err
 	}
-	d := devicesData{BlockedReason: reason, ManageBlocked: pol.ManageBlockedReason(), Trusted: trusted, ShowTrusted: pol.PromptMode == policy.ContextAware || len(trusted) > 0}
+	d := devicesData{BlockedReason: reason, ManageBlocked: pol.ManageBlockedReason(), Trusted: trusted, ShowTrusted: pol.PromptMode == policy.ContextAware || len(trusted) > 0,
+		RecoveryRemaining: h.recoveryRemaining(r, u)}
 	notice := ""
 	for _, dev := range devices {
 		d.Devices = append(d.Devices, deviceRow{Device: dev, TypeLabel: dev.Type.Label()})

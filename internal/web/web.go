@@ -15,13 +15,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/admin"
 	"gatehouse/internal/errcode"
 	"gatehouse/internal/mfa"
+	"gatehouse/internal/password"
 	"gatehouse/internal/policy"
 	"gatehouse/internal/qr"
+	"gatehouse/internal/recovery"
+	"gatehouse/internal/throttle"
 )
 
 //go:embed templates static
@@ -45,6 +49,11 @@ type Handler struct {
 	// WebAuthn registers and checks security keys and built-in
 	// authenticators.
 	WebAuthn *mfa.WebAuthn
+	// Recovery issues and checks recovery codes (recovery.go).
+	Recovery *recovery.Service
+
+	// Sources limits guessing requests per client address (nil: no limit).
+	Sources *throttle.Buckets
 
 	// Unavailable classifies errors that mean "the database is unreachable
 	// now": they are answered 503 with Retry-After instead of 500.
@@ -78,7 +87,7 @@ func New(h *Handler) (http.Handler, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errcode.New(errcode.NotAllowed, "Cross-site request refused."))
 	}))
-	return h.recoverer(h.headers(auditRequest(cop.Handler(h.mux)))), nil
+	return h.recoverer(h.headers(auditRequest(cop.Handler(h.limitSources(h.mux))))), nil
 }
 
 func (h *Handler) routes() {
@@ -130,6 +139,8 @@ func (h *Handler) routes() {
 	h.adminRoutes()
 	h.settingsRoutes()
 	h.webauthnRoutes()
+	h.sessionRoutes()
+	h.recoveryRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errcode.New(errcode.NotFound, "No such API endpoint: %s %s.", r.Method, r.URL.Path))
 	})
@@ -163,6 +174,13 @@ func (h *Handler) headers(next http.Handler) http.Handler {
 		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		if h.secure() {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		// Nothing but the static assets is cached, by the browser or anyone
+		// between: pages and answers may carry a secret, a code, a one-time
+		// password or a session, and a shared computer's back button or a
+		// proxy must not show them again.
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			noStore(w)
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -287,6 +305,11 @@ func (h *Handler) publicError(r *http.Request, err error) *errcode.Error {
 	if errors.Is(err, context.Canceled) {
 		return errcode.New(errcode.Unavailable, "The request was cancelled.")
 	}
+	if errors.Is(err, password.ErrBusy) {
+		e := errcode.New(errcode.Unavailable, "The server is busy. Try again in a moment.")
+		e.RetryAfterSeconds = 1
+		return e
+	}
 	if h.Unavailable != nil && h.Unavailable(err) {
 		h.Log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		e := errcode.New(errcode.Unavailable, "The service is temporarily unavailable. Try again in a few seconds.")
@@ -312,8 +335,22 @@ func qrDataURL(uri string) (string, error) {
 }
 
 // localPath accepts only a path on this site as a redirect target.
+//
+// Browsers drop tabs and newlines from URLs and treat a backslash as a
+// slash, so "/\t/evil.example" would become "//evil.example": any control
+// character or backslash is refused, and what remains must parse as a bare
+// path with no scheme and no host.
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

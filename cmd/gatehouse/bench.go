@@ -1,0 +1,1120 @@
+package main
+
+// gatehouse bench: a bounded load generator on loopback (issue 8). It seeds
+// its own installation (a temporary SQLite file, or a fresh schema of a
+// PostgreSQL database given with --db), starts a Gatehouse server as a child
+// process (or in this process with --in-process), and drives
+//
+//   - the MFA step: POST /api/v1/auth/totp with a fresh valid code for a
+//     session in the mfa_required state (session lookup, throttle, the
+//     replay guard's compare-and-set, the audit record, session rotation);
+//   - the full sign-in: POST /api/v1/auth/password then the MFA step, with
+//     the argon2id cost the server runs with.
+//
+// Codes must be fresh for the replay guard, and a user can use one code per
+// 30 s step. So the server runs on a virtual clock that the generator owns:
+// request k goes to user k mod N with the code of step base+k/N, and the
+// clock is moved to that step when the first request of each round of N is
+// sent (in a child, through a line on its standard input). A request that
+// lags its round by one step is still inside the ±1 window.
+//
+// Every loop is bounded by a request count and a duration; every address is
+// on loopback. Requests come from many loopback source addresses
+// (127.x.y.z), a few requests each, so a per-address rate limit on the
+// sign-in endpoints sees what it would see from many clients.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for sizes
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/mfa"
+	"gatehouse/internal/password"
+	"gatehouse/internal/secretbox"
+	"gatehouse/internal/server"
+	"gatehouse/internal/store"
+	"gatehouse/internal/totp"
+)
+
+// benchPassword is every seeded user's password.
+const benchPassword = "correct horse battery staple"
+
+type benchOptions struct {
+	users      []int
+	requests   int
+	duration   time.Duration
+	rate       float64
+	workers    int
+	signins    int
+	db         string
+	inProcess  bool
+	fastHash   bool
+	startups   int
+	jsonPath   string
+	perSource  int
+	serveChild bool
+	cpuProfile string
+}
+
+// benchRun is one measured phase; the JSON output is a list of these.
+type benchRun struct {
+	Kind       string  `json:"kind"` // "mfa", "signin"
+	DB         string  `json:"db"`   // "sqlite", "postgres"
+	Server     string  `json:"server"`
+	Users      int     `json:"users"`
+	Workers    int     `json:"workers"`
+	TargetRate float64 `json:"target_rate,omitempty"` // 0: as fast as possible
+	Requests   int     `json:"requests"`
+	Errors     int     `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	RPS        float64 `json:"rps"`
+	P50ms      float64 `json:"p50_ms"`
+	P90ms      float64 `json:"p90_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	MaxMs      float64 `json:"max_ms"`
+	// Server process memory (VmRSS) in MiB: before the phase and the peak
+	// sampled every 50 ms during it. In-process it is the whole bench process.
+	RSSIdleMiB float64 `json:"rss_idle_mib"`
+	RSSPeakMiB float64 `json:"rss_peak_mib"`
+	Argon2     string  `json:"argon2,omitempty"`
+	SeedSecs   float64 `json:"seed_seconds,omitempty"`
+	DBBytes    int64   `json:"db_bytes,omitempty"`
+	BytesUser  float64 `json:"db_bytes_per_user,omitempty"`
+	// LoadAvg is /proc/loadavg after the phase: other work on the machine
+	// (above the bench's own) shows up here and in the figures.
+	LoadAvg string `json:"loadavg,omitempty"`
+	// ServerCPUms is the server process's CPU time (user + system) per
+	// request during the phase: unlike req/s it hardly depends on what else
+	// runs on the machine. CPUBoundRPS is what the machine's cores would
+	// serve at that cost if the server had them to itself.
+	ServerCPUms float64 `json:"server_cpu_ms_per_request,omitempty"`
+	CPUBoundRPS float64 `json:"cpu_bound_rps,omitempty"`
+}
+
+type benchStartup struct {
+	Runs      int       `json:"runs"`
+	Ms        []float64 `json:"ms"`
+	MedianMs  float64   `json:"median_ms"`
+	MaxMs     float64   `json:"max_ms"`
+	IdleRSS   []float64 `json:"idle_rss_mib"`
+	IdleRSSMx float64   `json:"idle_rss_max_mib"`
+}
+
+type benchReport struct {
+	Started string        `json:"started"`
+	Machine benchMachine  `json:"machine"`
+	Command string        `json:"command"`
+	Startup *benchStartup `json:"startup,omitempty"`
+	Runs    []benchRun    `json:"runs"`
+}
+
+type benchMachine struct {
+	CPUs   int    `json:"cpus"`
+	CPU    string `json:"cpu"`
+	MemGiB int    `json:"mem_gib"`
+	Go     string `json:"go"`
+	OS     string `json:"os"`
+}
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o benchOptions
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	users := fs.String("users", "1000", "seeded users (with one authenticator app each); a comma list runs each size on a fresh installation")
+	fs.IntVar(&o.requests, "requests", 20000, "MFA-step requests per user count (upper bound); 0 measures start-up only")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "upper bound on each load phase")
+	fs.Float64Var(&o.rate, "rate", 0, "fixed request rate per second (0: as fast as the server answers); latency then counts from each request's scheduled time")
+	fs.IntVar(&o.workers, "workers", 16, "concurrent clients (with --rate: the most requests in flight, 128 unless given)")
+	fs.IntVar(&o.signins, "signins", 100, "full sign-ins (password + code) per user count; 0 skips them")
+	fs.StringVar(&o.db, "db", "", "postgres://… to run on PostgreSQL (a fresh schema is made there and dropped after); default a temporary SQLite file")
+	fs.BoolVar(&o.inProcess, "in-process", false, "run the server in this process instead of a child process")
+	fs.BoolVar(&o.fastHash, "fast-hash", false, "cheap argon2id parameters (for trying the tool; the figures then do not count)")
+	fs.IntVar(&o.startups, "startups", 5, "times to start `gatehouse serve` on an empty data dir and time /healthz (0 skips)")
+	fs.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file (for scripts/benchplot)")
+	fs.IntVar(&o.perSource, "per-source", 10, "requests sent from one loopback source address before moving to the next")
+	fs.BoolVar(&o.serveChild, "serve-child", false, "internal: be the server child of a bench")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole bench process to this file (use with --in-process to see the server's costs)")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if o.serveChild {
+		return benchServeChild(ctx, fs.Args(), stdout, stderr)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range strings.Split(*users, ",") {
+		n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(s), "_", ""))
+		if err != nil || n < 1 {
+			return fmt.Errorf("bench: --users: %q is not a positive number", s)
+		}
+		o.users = append(o.users, n)
+	}
+	if o.rate > 0 && !flagSet(fs, "workers", "") {
+		o.workers = 128 // open loop: enough in flight that a slow answer does not delay the schedule
+	}
+	if o.workers < 1 || o.requests < 0 || o.duration <= 0 || o.perSource < 1 {
+		return errors.New("bench: --workers, --duration and --per-source must be positive, --requests not negative")
+	}
+	if o.db != "" && !strings.HasPrefix(o.db, "postgres://") && !strings.HasPrefix(o.db, "postgresql://") {
+		return errors.New("bench: --db takes a postgres:// URL (SQLite is the default, in a temporary folder)")
+	}
+	if err := checkLoopbackDSN(o.db); err != nil {
+		return err
+	}
+
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rep := benchReport{Started: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Command: "gatehouse bench " + strings.Join(args, " ")}
+	if o.startups > 0 {
+		st, err := benchStartups(ctx, o.startups)
+		if err != nil {
+			return fmt.Errorf("bench: start-up: %w", err)
+		}
+		rep.Startup = st
+		fmt.Fprintf(stdout, "start-up (empty data dir to /healthz, %d runs): median %.0f ms, max %.0f ms; idle RSS max %.1f MiB\n",
+			st.Runs, st.MedianMs, st.MaxMs, st.IdleRSSMx)
+	}
+	for _, n := range o.users {
+		if o.requests == 0 {
+			break
+		}
+		runs, err := benchOneSize(ctx, o, n, stdout)
+		rep.Runs = append(rep.Runs, runs...)
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if o.jsonPath != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "results written to %s\n", o.jsonPath)
+	}
+	return nil
+}
+
+// checkLoopbackDSN refuses a database that is not on this machine: the
+// bench writes a million rows and its load must stay on loopback.
+func checkLoopbackDSN(dsn string) error {
+	if dsn == "" {
+		return nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return fmt.Errorf("bench: --db: %v", store.Redact(dsn))
+	}
+	host := u.Hostname()
+	if host == "" || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("bench: --db must be on loopback (127.0.0.1 or localhost), not %q", host)
+}
+
+func machine() benchMachine {
+	m := benchMachine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			m.MemGiB = (kb + 512*1024) / (1024 * 1024)
+		}
+	}
+	return m
+}
+
+// rssMiB reads a process's VmRSS.
+func rssMiB(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// cpuSeconds is a process's user + system CPU time (/proc/PID/stat).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := strings.Cut(string(b), ") ") // the command name may hold spaces
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest) // f[0] is field 3 (state): utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// benchStartups starts the real `gatehouse serve` on an empty data dir n
+// times and times the first 200 from /healthz; the idle RSS is read 1 s
+// after it prints that it is running.
+func benchStartups(ctx context.Context, n int) (*benchStartup, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	st := &benchStartup{Runs: n}
+	for range n {
+		dir, err := os.MkdirTemp("", "gatehouse-bench-start-")
+		if err != nil {
+			return nil, err
+		}
+		ms, rss, err := benchStartOnce(ctx, exe, dir)
+		os.RemoveAll(dir)
+		if err != nil {
+			return nil, err
+		}
+		st.Ms = append(st.Ms, ms)
+		st.IdleRSS = append(st.IdleRSS, rss)
+	}
+	s := slices.Clone(st.Ms)
+	slices.Sort(s)
+	st.MedianMs, st.MaxMs = s[len(s)/2], s[len(s)-1]
+	st.IdleRSSMx = slices.Max(st.IdleRSS)
+	return st, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func benchStartOnce(ctx context.Context, exe, dir string) (ms, rss float64, err error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(exe, "serve", "--data-dir", filepath.Join(dir, "data"), "--addr", addr)
+	cmd.Env = benchChildEnv()
+	cmd.Stderr = io.Discard
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	// serve answers /healthz while it still creates the administrator; the
+	// idle RSS is read once it says it is running (and has freed that hash).
+	running := make(chan struct{})
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		said := false
+		for sc.Scan() {
+			if !said && strings.HasPrefix(sc.Text(), "Gatehouse is running") {
+				said = true
+				close(running)
+			}
+		}
+	}()
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	hc := &http.Client{Timeout: time.Second}
+	deadline := start.Add(20 * time.Second)
+	for {
+		if ctx.Err() != nil {
+			return 0, 0, ctx.Err()
+		}
+		resp, err := hc.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, errors.New("serve did not answer /healthz within 20 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	ms = float64(time.Since(start).Microseconds()) / 1000
+	hc.CloseIdleConnections()
+	select {
+	case <-running:
+	case <-time.After(time.Until(deadline)):
+		return 0, 0, errors.New("serve did not say it is running within 20 s")
+	}
+	time.Sleep(time.Second)
+	return ms, rssMiB(cmd.Process.Pid), nil
+}
+
+// benchChildEnv is this environment without the GATEHOUSE_ settings that
+// would point a child at another installation.
+func benchChildEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "GATEHOUSE_") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+// benchUser is one seeded user as the generator knows it.
+type benchUser struct {
+	name   string
+	secret []byte
+}
+
+// benchInstall is one seeded installation and its server.
+type benchInstall struct {
+	dsn, kind string
+	users     []benchUser
+	raw       []byte // key-encryption key
+	base      int64  // first step of the virtual clock
+	hashP     password.Params
+	url       string
+	pid       int
+	setClock  func(step int64) error
+	stop      func()
+	drop      func()
+	seedSecs  float64
+	dbBytes   int64
+	perUser   float64
+	store     *store.DB // for seeding sessions
+}
+
+func benchOneSize(ctx context.Context, o benchOptions, n int, stdout io.Writer) ([]benchRun, error) {
+	in, err := benchSeed(ctx, o, n, stdout)
+	if in != nil && in.drop != nil {
+		defer in.drop()
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The MFA step needs one mfa_required session per request; round r's
+	// sessions start at round r's time.
+	rounds := (o.requests + n - 1) / n
+	sessions := make([]string, o.requests)
+	var rows []account.Session
+	for k := range o.requests {
+		tok, hash, err := account.NewToken(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		sessions[k] = tok
+		at := stepTime(in.base + int64(k/n))
+		rows = append(rows, account.Session{IDHash: hash, UserID: benchUserID(k % n), State: account.StateMFA,
+			CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(account.SignInLifetime)})
+	}
+	if err := in.store.BulkSeed(ctx, nil, nil, rows); err != nil {
+		return nil, fmt.Errorf("bench: seed sessions: %w", err)
+	}
+	in.store.Close()
+	in.store = nil
+	if err := benchStartServer(ctx, o, in); err != nil {
+		return nil, err
+	}
+	defer in.stop()
+
+	var out []benchRun
+	mfaRun := benchRun{Kind: "mfa", DB: in.kind, Server: serverKind(o), Users: n, Workers: o.workers, TargetRate: o.rate,
+		SeedSecs: in.seedSecs, DBBytes: in.dbBytes, BytesUser: in.perUser, Argon2: argonString(in.hashP)}
+	err = benchMFA(ctx, o, in, sessions, &mfaRun)
+	out = append(out, mfaRun)
+	printRun(stdout, mfaRun)
+	if err != nil {
+		return out, err
+	}
+	if o.signins > 0 {
+		sr := benchRun{Kind: "signin", DB: in.kind, Server: serverKind(o), Users: n, Workers: min(o.workers, 4), Argon2: argonString(in.hashP)}
+		err = benchSignIns(ctx, o, in, int64(rounds), &sr)
+		out = append(out, sr)
+		printRun(stdout, sr)
+	}
+	return out, err
+}
+
+func serverKind(o benchOptions) string {
+	if o.inProcess {
+		return "in-process"
+	}
+	return "child"
+}
+
+func argonString(p password.Params) string {
+	return fmt.Sprintf("argon2id m=%d KiB, t=%d, p=%d", p.Memory, p.Time, p.Threads)
+}
+
+func printRun(w io.Writer, r benchRun) {
+	what := map[string]string{"mfa": "MFA step", "signin": "full sign-in"}[r.Kind]
+	rate := "max"
+	if r.TargetRate > 0 {
+		rate = fmt.Sprintf("%.0f/s", r.TargetRate)
+	}
+	fmt.Fprintf(w, "%s %s, %d users, rate %s: %d requests (%d failed) in %.2f s = %.0f req/s; latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; server RSS idle %.1f MiB, peak %.1f MiB\n",
+		r.DB, what, r.Users, rate, r.Requests, r.Errors, r.Seconds, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.RSSIdleMiB, r.RSSPeakMiB)
+	if r.ServerCPUms > 0 {
+		fmt.Fprintf(w, "  server CPU %.3f ms per request: %.0f req/s if it had the %d cores to itself\n", r.ServerCPUms, r.CPUBoundRPS, runtime.NumCPU())
+	}
+	if r.LoadAvg != "" {
+		fmt.Fprintf(w, "  load average after the phase: %s\n", r.LoadAvg)
+	}
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "  first failure: %s\n", r.FirstError)
+	}
+	if r.Kind == "mfa" && r.DBBytes > 0 {
+		fmt.Fprintf(w, "  seeded in %.1f s; database %d bytes, %.0f bytes per user with one device\n", r.SeedSecs, r.DBBytes, r.BytesUser)
+	}
+	if r.Kind == "signin" {
+		fmt.Fprintf(w, "  password hashing: %s\n", r.Argon2)
+	}
+}
+
+func benchUserID(i int) string   { return fmt.Sprintf("%032x", i) }
+func benchDeviceID(i int) string { return fmt.Sprintf("d%031x", i) }
+
+// stepTime is 5 s into a step, so no request straddles a boundary.
+func stepTime(step int64) time.Time {
+	return time.Unix(step*totp.Default.Period+5, 0).UTC()
+}
+
+// benchSeed makes the database and writes n users with an active
+// authenticator app each, in bulk, with one precomputed password hash.
+func benchSeed(ctx context.Context, o benchOptions, n int, stdout io.Writer) (*benchInstall, error) {
+	in := &benchInstall{kind: "sqlite", hashP: password.Default}
+	if o.fastHash {
+		in.hashP = password.Fast
+	}
+	if o.db == "" {
+		dir, err := os.MkdirTemp("", "gatehouse-bench-")
+		if err != nil {
+			return nil, err
+		}
+		in.drop = func() { os.RemoveAll(dir) }
+		in.dsn = "sqlite:" + filepath.Join(dir, "gatehouse.db")
+	} else {
+		in.kind = "postgres"
+		dsn, drop, err := benchSchema(ctx, o.db)
+		if err != nil {
+			return in, err
+		}
+		in.dsn, in.drop = dsn, drop
+	}
+	in.raw = make([]byte, secretbox.KeySize)
+	if _, err := rand.Read(in.raw); err != nil {
+		return in, err
+	}
+	keys, err := secretbox.New(in.raw)
+	if err != nil {
+		return in, err
+	}
+	// The clock starts at the current step, so records carry plausible times.
+	in.base = totp.Counter(time.Now(), totp.Default.Period)
+	now := stepTime(in.base)
+
+	db, err := store.Open(ctx, in.dsn)
+	if err != nil {
+		return in, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return in, err
+	}
+	db.Close() // a SQLite checkpoint, so the size below is the file's
+	empty, err := benchDBBytes(ctx, in)
+	if err != nil {
+		return in, err
+	}
+	if db, err = store.Open(ctx, in.dsn); err != nil {
+		return in, err
+	}
+	hash, err := password.NewHasher(in.hashP, 1).Hash(ctx, benchPassword)
+	if err != nil {
+		db.Close()
+		return in, err
+	}
+	fmt.Fprintf(stdout, "%s: seeding %d users with one authenticator app each…\n", in.kind, n)
+	start := time.Now()
+	in.users = make([]benchUser, n)
+	const chunk = 20000
+	for lo := 0; lo < n; lo += chunk {
+		if ctx.Err() != nil {
+			db.Close()
+			return in, ctx.Err()
+		}
+		hi := min(n, lo+chunk)
+		users := make([]account.User, 0, hi-lo)
+		devices := make([]mfa.Device, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			secret := make([]byte, 20)
+			if _, err := rand.Read(secret); err != nil {
+				db.Close()
+				return in, err
+			}
+			name := fmt.Sprintf("user%d", i)
+			in.users[i] = benchUser{name: name, secret: secret}
+			uid, did := benchUserID(i), benchDeviceID(i)
+			// The AAD is the one the MFA service binds a device's secret to.
+			kid, ct, err := keys.Seal(secret, []byte("gatehouse/mfa-secret/"+did))
+			if err != nil {
+				db.Close()
+				return in, err
+			}
+			users = append(users, account.User{ID: uid, Username: name, Email: name + "@example.com", PasswordHash: hash, CreatedAt: now})
+			devices = append(devices, mfa.Device{ID: did, UserID: uid, Type: mfa.TypeTOTP, Name: "Phone", NameKey: "phone",
+				Status: mfa.StatusActive, CreatedAt: now, ActivatedAt: now, SecretKeyID: kid, SecretCT: ct, LastStep: in.base - 1})
+		}
+		if err := db.BulkSeed(ctx, users, devices, nil); err != nil {
+			db.Close()
+			return in, fmt.Errorf("bench: seed: %w", err)
+		}
+	}
+	db.Close()
+	in.seedSecs = time.Since(start).Seconds()
+	full, err := benchDBBytes(ctx, in)
+	if err != nil {
+		return in, err
+	}
+	in.dbBytes = full
+	in.perUser = float64(full-empty) / float64(n)
+	if in.store, err = store.Open(ctx, in.dsn); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// benchSchema makes a fresh schema in the given PostgreSQL database and
+// returns a DSN that uses it, and how to drop it.
+func benchSchema(ctx context.Context, base string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: PostgreSQL at %s: %v", store.Redact(base), err)
+	}
+	defer conn.Close(context.Background())
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "gatehouse_bench_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), drop, nil
+}
+
+// benchDBBytes is the SQLite file (and its WAL) or the PostgreSQL schema's
+// tables, indexes and TOAST.
+func benchDBBytes(ctx context.Context, in *benchInstall) (int64, error) {
+	if in.kind == "sqlite" {
+		path := strings.TrimPrefix(in.dsn, "sqlite:")
+		var total int64
+		for _, p := range []string{path, path + "-wal"} {
+			if fi, err := os.Stat(p); err == nil {
+				total += fi.Size()
+			}
+		}
+		return total, nil
+	}
+	db, err := sql.Open("pgx", in.dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n sql.NullInt64
+	err = db.QueryRowContext(ctx, `SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+		WHERE s.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n)
+	return n.Int64, err
+}
+
+// benchStartServer starts the server on the seeded installation, in this
+// process or as a child, with the virtual clock at the base step.
+func benchStartServer(ctx context.Context, o benchOptions, in *benchInstall) error {
+	key := base64.StdEncoding.EncodeToString(in.raw)
+	var clock atomic.Int64
+	clock.Store(in.base)
+	if o.inProcess {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp("", "gatehouse-bench-data-")
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		in.url = "http://" + ln.Addr().String()
+		hp := in.hashP
+		app, err := server.Open(ctx, server.Config{DataDir: dir, DB: in.dsn, Key: key, BaseURL: in.url, PasswordParams: &hp,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return stepTime(clock.Load()) }})
+		if err != nil {
+			ln.Close()
+			os.RemoveAll(dir)
+			return err
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = app.Serve(sctx, ln) }()
+		in.pid = os.Getpid()
+		in.setClock = func(step int64) error { clock.Store(step); return nil }
+		in.stop = func() { cancel(); <-done; app.Close(); os.RemoveAll(dir) }
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-bench-data-")
+	if err != nil {
+		return err
+	}
+	args := []string{"bench", "--serve-child", "--", in.dsn, dir, strconv.FormatInt(in.base, 10)}
+	if o.fastHash {
+		args = append(args, "fast")
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(benchChildEnv(), "GATEHOUSE_KEY="+key)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	in.pid = cmd.Process.Pid
+	stopped := false
+	in.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		stdin.Close() // the child stops when its standard input closes
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll(dir)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if err != nil || !ok {
+		in.stop()
+		return fmt.Errorf("bench: the server child did not start (%q, %v)", line, err)
+	}
+	in.url = "http://" + addr
+	var mu sync.Mutex
+	in.setClock = func(step int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		_, err := fmt.Fprintf(stdin, "%d\n", step)
+		return err
+	}
+	return nil
+}
+
+// benchServeChild is the server child: args are DSN, data dir, first step
+// and optionally "fast"; the key comes in GATEHOUSE_KEY. It prints
+// "listening ADDR", then takes each line of standard input as the clock's
+// new step, and stops when standard input closes.
+func benchServeChild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 3 {
+		return errors.New("bench --serve-child: want DSN DIR STEP [fast]")
+	}
+	base, err := strconv.ParseInt(args[2], 10, 64)
+	if err != nil {
+		return err
+	}
+	var clock atomic.Int64
+	clock.Store(base)
+	hp := password.Default
+	if len(args) > 3 && args[3] == "fast" {
+		hp = password.Fast
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	app, err := server.Open(ctx, server.Config{DataDir: args[1], DB: args[0], Key: os.Getenv("GATEHOUSE_KEY"), BaseURL: "http://" + ln.Addr().String(),
+		PasswordParams: &hp, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Now: func() time.Time { return stepTime(clock.Load()) }})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if s, err := strconv.ParseInt(sc.Text(), 10, 64); err == nil {
+				clock.Store(s)
+			}
+		}
+		cancel()
+	}()
+	fmt.Fprintf(stdout, "listening %s\n", ln.Addr())
+	return app.Serve(ctx, ln)
+}
+
+// benchClient sends each few requests from a new loopback source address.
+type benchClient struct {
+	per, used int
+	hc        *http.Client
+}
+
+var benchSource atomic.Uint32
+
+func (c *benchClient) client() *http.Client {
+	if c.hc == nil || c.used >= c.per {
+		if c.hc != nil {
+			c.hc.CloseIdleConnections()
+		}
+		n := benchSource.Add(1)
+		// 127.1.0.1 upwards: the whole of 127.0.0.0/8 is loopback on Linux.
+		src := net.IPv4(127, byte(1+(n>>16)%250), byte(n>>8), byte(n))
+		d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: src}}
+		if runtime.GOOS != "linux" {
+			d.LocalAddr = nil
+		}
+		c.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext,
+			MaxIdleConnsPerHost: 1, DisableCompression: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		c.used = 0
+	}
+	c.used++
+	return c.hc
+}
+
+func (c *benchClient) close() {
+	if c.hc != nil {
+		c.hc.CloseIdleConnections()
+	}
+}
+
+func benchPost(hc *http.Client, url, cookie string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp, fmt.Errorf("%s: status %d: %s", req.URL.Path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return resp, nil
+}
+
+// rssSampler records a process's peak VmRSS until stopped.
+func rssSampler(pid int) (stop func() float64) {
+	var peak float64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, rssMiB(pid))
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() float64 { close(done); <-finished; return max(peak, rssMiB(pid)) }
+}
+
+// clockMover moves the server's clock to step (never back).
+type clockMover struct {
+	mu  sync.Mutex
+	cur int64
+	set func(int64) error
+}
+
+func (m *clockMover) atLeast(step int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if step <= m.cur {
+		return nil
+	}
+	m.cur = step
+	return m.set(step)
+}
+
+// userOrder makes request k wait until request k-n — the same user's, a
+// round earlier — has been answered: a person does not send the next code
+// before the last one is accepted, and if the later one overtook the earlier
+// (a stalled request while other clients go round all users), the replay
+// guard would rightly refuse the earlier one.
+type userOrder struct {
+	n        int
+	finished []chan struct{}
+}
+
+func newUserOrder(total, n int) *userOrder {
+	o := &userOrder{n: n, finished: make([]chan struct{}, total)}
+	for i := range o.finished {
+		o.finished[i] = make(chan struct{})
+	}
+	return o
+}
+
+func (o *userOrder) wait(ctx context.Context, k int) error {
+	if k < o.n {
+		return nil
+	}
+	select {
+	case <-o.finished[k-o.n]:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (o *userOrder) done(k int) { close(o.finished[k]) }
+
+// benchLoad runs job(k) for k = 0, 1, … up to total, bounded by the
+// duration (a job taken but not run then goes to skip): closed-loop with o.workers clients, or at a fixed rate with at
+// most o.workers in flight, latency then counted from each job's scheduled
+// time. It fills r's counts, rate and percentiles.
+func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate float64, pid int, r *benchRun,
+	job func(c *benchClient, k int) error, skip func(k int)) {
+	lat := make([]time.Duration, total)
+	done := make([]bool, total)
+	var next, failed atomic.Int64
+	var first atomic.Value
+	r.RSSIdleMiB = rssMiB(pid)
+	cpu0 := cpuSeconds(pid)
+	stopRSS := rssSampler(pid)
+	start := time.Now()
+	deadline := start.Add(o.duration)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			c := &benchClient{per: o.perSource}
+			defer c.close()
+			for ctx.Err() == nil {
+				k := int(next.Add(1) - 1)
+				if k >= total {
+					return
+				}
+				t0 := time.Now()
+				if rate > 0 {
+					t0 = start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
+					if d := time.Until(t0); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				if t0.After(deadline) || time.Now().After(deadline) {
+					if skip != nil {
+						skip(k) // taken but not sent: nothing may wait for it
+					}
+					return // bounded in time, even when the server falls behind a fixed rate
+				}
+				err := job(c, k)
+				lat[k], done[k] = time.Since(t0), true
+				if err != nil {
+					failed.Add(1)
+					first.CompareAndSwap(nil, err.Error())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r.RSSPeakMiB = stopRSS()
+	cpu := cpuSeconds(pid) - cpu0
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		r.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	var got []time.Duration
+	for k := range total {
+		if done[k] {
+			got = append(got, lat[k])
+		}
+	}
+	slices.Sort(got)
+	r.Requests, r.Errors, r.Seconds = len(got), int(failed.Load()), elapsed.Seconds()
+	if f, ok := first.Load().(string); ok {
+		r.FirstError = f
+	}
+	if len(got) == 0 {
+		return
+	}
+	r.RPS = float64(len(got)-r.Errors) / elapsed.Seconds()
+	if cpu > 0 {
+		r.ServerCPUms = cpu * 1000 / float64(len(got))
+		r.CPUBoundRPS = float64(runtime.NumCPU()) / (cpu / float64(len(got)))
+	}
+	pct := func(p int) float64 { return float64(got[min(len(got)-1, len(got)*p/100)].Microseconds()) / 1000 }
+	r.P50ms, r.P90ms, r.P99ms, r.MaxMs = pct(50), pct(90), pct(99), float64(got[len(got)-1].Microseconds())/1000
+}
+
+func benchMFA(ctx context.Context, o benchOptions, in *benchInstall, sessions []string, r *benchRun) error {
+	n := len(in.users)
+	if n < 4*o.workers {
+		return fmt.Errorf("bench: --users %d is too few for %d workers (each user takes one code per round; need at least %d)", n, o.workers, 4*o.workers)
+	}
+	clock := &clockMover{cur: in.base, set: in.setClock}
+	order := newUserOrder(len(sessions), n)
+	benchLoad(ctx, o, o.workers, len(sessions), o.rate, in.pid, r, func(c *benchClient, k int) error {
+		if err := order.wait(ctx, k); err != nil {
+			return err
+		}
+		defer order.done(k)
+		step := in.base + int64(k/n)
+		if err := clock.atLeast(step); err != nil {
+			return err
+		}
+		u := in.users[k%n]
+		body, _ := json.Marshal(map[string]string{"code": totp.HOTP(u.secret, step, totp.Default)})
+		_, err := benchPost(c.client(), in.url+"/api/v1/auth/totp", "gatehouse_session="+sessions[k], body)
+		return err
+	}, order.done)
+	if r.Errors > 0 {
+		return fmt.Errorf("bench: %d of %d MFA steps failed; first: %s", r.Errors, r.Requests, r.FirstError)
+	}
+	return nil
+}
+
+// benchSignIns signs in users from the round after the MFA phase on, so
+// their codes are fresh too.
+func benchSignIns(ctx context.Context, o benchOptions, in *benchInstall, fromRound int64, r *benchRun) error {
+	n := len(in.users)
+	clock := &clockMover{cur: in.base + fromRound - 1, set: in.setClock}
+	order := newUserOrder(o.signins, n)
+	benchLoad(ctx, o, r.Workers, o.signins, 0, in.pid, r, func(c *benchClient, k int) error {
+		if err := order.wait(ctx, k); err != nil {
+			return err
+		}
+		defer order.done(k)
+		step := in.base + fromRound + int64(k/n)
+		if err := clock.atLeast(step); err != nil {
+			return err
+		}
+		u := in.users[k%n]
+		hc := c.client()
+		body, _ := json.Marshal(map[string]string{"username": u.name, "password": benchPassword})
+		resp, err := benchPost(hc, in.url+"/api/v1/auth/password", "", body)
+		if err != nil {
+			return err
+		}
+		var cookie string
+		for _, ck := range resp.Cookies() {
+			if strings.HasSuffix(ck.Name, "gatehouse_session") {
+				cookie = ck.Name + "=" + ck.Value
+			}
+		}
+		if cookie == "" {
+			return errors.New("password step set no session cookie")
+		}
+		body, _ = json.Marshal(map[string]string{"code": totp.HOTP(u.secret, step, totp.Default)})
+		_, err = benchPost(hc, in.url+"/api/v1/auth/totp", cookie, body)
+		return err
+	}, order.done)
+	if r.Errors > 0 {
+		return fmt.Errorf("bench: %d of %d sign-ins failed; first: %s", r.Errors, r.Requests, r.FirstError)
+	}
+	return nil
+}

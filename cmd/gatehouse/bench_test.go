@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A small in-process run of `gatehouse bench`: it must seed, drive both
+// phases without a failed request, and write JSON that benchplot reads. No
+// figure is checked (never a timing in a unit test).
+func TestBenchSmallRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--in-process", "--fast-hash", "--startups", "0",
+		"--users", "64,80", "--requests", "300", "--signins", "5", "--workers", "4", "--json", out}, nil, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 4 {
+		t.Fatalf("%d runs, want 4 (MFA step and sign-in for two sizes):\n%s", len(rep.Runs), stdout.String())
+	}
+	for _, r := range rep.Runs {
+		want := 300
+		if r.Kind == "signin" {
+			want = 5
+		}
+		if r.Requests != want || r.Errors != 0 || r.RPS <= 0 || r.P99ms < r.P50ms {
+			t.Errorf("run %+v: want %d requests, none failed", r, want)
+		}
+		if r.Kind == "mfa" && r.BytesUser <= 0 {
+			t.Errorf("run %+v: no database size", r)
+		}
+	}
+	if !strings.Contains(stdout.String(), "MFA step") {
+		t.Errorf("output:\n%s", stdout.String())
+	}
+}
+
+func TestBenchRefusesARemoteDatabase(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--db", "postgres://u@db.example.com/x"}, nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("err = %v, want a loopback refusal", err)
+	}
+}

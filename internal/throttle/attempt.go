@@ -1,0 +1,78 @@
+package throttle
+
+import (
+	"context"
+	"time"
+)
+
+// AttemptStore claims guesses atomically (see Limiter.Begin).
+type AttemptStore interface {
+	// ClaimAttempt, in one atomic step across nodes: refuses (ok false, cur
+	// the locking state) while key is locked at now; otherwise counts one
+	// failure as AddFailure does and returns the state before and after.
+	ClaimAttempt(ctx context.Context, key string, now, forgetBefore time.Time, lockFor func(failures int) time.Duration) (prev, cur State, ok bool, err error)
+	// RefundAttempt takes back the failure a claim counted: the counter
+	// goes down by one, and the lock and last failure return to prev where
+	// they are still the ones the claim set.
+	RefundAttempt(ctx context.Context, key string, prev, claimed State) error
+}
+
+// Attempt is one claimed guess. A wrong answer needs nothing more (it was
+// counted when claimed); Succeeded forgets the key, Refund takes the
+// guess back when the answer was no guess at all (malformed, expired,
+// the server busy).
+type Attempt struct {
+	l         *Limiter
+	key       string
+	prev, cur State
+	now       time.Time
+	settled   bool
+}
+
+// Begin claims one guess against key. It refuses with a rate_limited error
+// while key is locked, and otherwise counts the guess as a failure before
+// it is checked: concurrent guesses, on one node or many, cannot all pass
+// one check of an unlocked counter, so the back-off bounds them all.
+func (l *Limiter) Begin(ctx context.Context, key string) (*Attempt, error) {
+	now := l.Now()
+	prev, cur, ok, err := l.attempts().ClaimAttempt(ctx, key, now, now.Add(-ForgetAfter), Wait)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, lockedError(cur.LockedUntil.Sub(now))
+	}
+	return &Attempt{l: l, key: key, prev: prev, cur: cur, now: now}, nil
+}
+
+func (l *Limiter) attempts() AttemptStore { return l.Store.(AttemptStore) }
+
+// Wait is the lock this attempt's failure imposes (zero for none).
+func (a *Attempt) Wait() time.Duration {
+	if a.now.Before(a.cur.LockedUntil) {
+		return a.cur.LockedUntil.Sub(a.now)
+	}
+	return 0
+}
+
+// Failures is the counter including this attempt.
+func (a *Attempt) Failures() int { return a.cur.Failures }
+
+// Succeeded forgets the key: the right answer was given.
+func (a *Attempt) Succeeded(ctx context.Context) error {
+	a.settled = true
+	return a.l.Reset(ctx, a.key)
+}
+
+// Refund takes the attempt back. It is safe to call more than once and
+// after Succeeded (then it does nothing).
+func (a *Attempt) Refund(ctx context.Context) error {
+	if a.settled {
+		return nil
+	}
+	a.settled = true
+	return a.l.attempts().RefundAttempt(ctx, a.key, a.prev, a.cur)
+}
+
+// Failed marks a wrong answer: it stays counted.
+func (a *Attempt) Failed() { a.settled = true }
