@@ -136,6 +136,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg server.Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", env("GATEHOUSE_ADDR", server.DefaultAddr), "address to listen on (GATEHOUSE_ADDR)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", env("GATEHOUSE_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For names the client, e.g. 127.0.0.1,10.0.0.0/8 (GATEHOUSE_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "send email through smtp://user:password@host:587; default: .eml files in DATA_DIR/outbox (GATEHOUSE_SMTP_URL)")
 	limitFlags(fs, &cfg) // limits.go
 	dbFlags(fs, &cfg)

@@ -45,6 +45,9 @@ type Config struct {
 	Issuer string
 	// Key is a base64 key-encryption key; empty means the key file in DataDir.
 	Key string
+	// TrustedProxies is a comma-separated list of reverse proxies (addresses
+	// or CIDR prefixes) whose X-Forwarded-For names the client.
+	TrustedProxies string
 	// MustExist refuses to create a key file or a SQLite database: the
 	// administration commands work on an installation and must not start a
 	// new, empty one because of a mistyped --data-dir.
@@ -235,7 +238,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	tokens := &admin.Tokens{Store: db, Now: now}
 	trail := &admin.Trail{Store: db}
 	rec := &recovery.Service{Store: db, Devices: m, Key: recoveryKey, Now: now}
-	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol,
+	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol, TrustedProxies: proxies,
 		Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc, Recovery: rec,
 		Sources: &throttle.Buckets{Store: db, Now: now, Burst: cfg.SourceBurst, Refill: cfg.SourceRefill}})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strconv"
@@ -52,6 +53,8 @@ type Handler struct {
 	// Recovery issues and checks recovery codes (recovery.go).
 	Recovery *recovery.Service
 
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Sources limits guessing requests per client address (nil: no limit).
 	Sources *throttle.Buckets
 
@@ -87,7 +90,7 @@ func New(h *Handler) (http.Handler, error) {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errcode.New(errcode.NotAllowed, "Cross-site request refused."))
 	}))
-	return h.recoverer(h.headers(auditRequest(cop.Handler(h.limitSources(h.mux))))), nil
+	return h.recoverer(realClient(h.TrustedProxies, h.headers(auditRequest(cop.Handler(h.limitSources(h.mux)))))), nil
 }
 
 func (h *Handler) routes() {
