@@ -82,7 +82,7 @@ func (s *Service) RegisterBlockedReason(ctx context.Context, userID string) (str
 		return "", err
 	}
 	if n >= MaxTOTPDevices {
-		return fmt.Sprintf("You have %d authenticator apps, the most allowed. Delete one to register another.", n), nil
+		return fmt.Sprintf("This account has %d authenticator apps, the most allowed. Delete one to register another.", n), nil
 	}
 	return "", nil
 }
@@ -150,7 +150,7 @@ func (s *Service) checkNameFree(ctx context.Context, userID, exceptID, key strin
 }
 
 func nameTaken(name string) error {
-	return errcode.New(errcode.NameTaken, "You already have a device named %q. Choose another name.", name)
+	return errcode.New(errcode.NameTaken, "This account already has a device named %q. Choose another name.", name)
 }
 
 func notFound() error {
@@ -262,7 +262,7 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 	case errors.Is(err, ErrNameTaken):
 		return Device{}, nameTaken(d.Name)
 	case errors.Is(err, ErrLimit):
-		return Device{}, errcode.New(errcode.DeviceLimit, "You already have %d authenticator apps, the most allowed.", MaxTOTPDevices)
+		return Device{}, errcode.New(errcode.DeviceLimit, "This account already has %d authenticator apps, the most allowed.", MaxTOTPDevices)
 	case errors.Is(err, ErrNotFound):
 		return Device{}, notFound()
 	case err != nil:

@@ -153,7 +153,7 @@ func (w *WebAuthn) BlockedReason(ctx context.Context, userID string) (string, er
 		return "", err
 	}
 	if n >= MaxWebAuthnDevices {
-		return fmt.Sprintf("You have %d security keys and built-in authenticators, the most allowed. Delete one to register another.", n), nil
+		return fmt.Sprintf("This account has %d security keys and built-in authenticators, the most allowed. Delete one to register another.", n), nil
 	}
 	return "", nil
 }
@@ -378,7 +378,7 @@ func (w *WebAuthn) ConfirmRegistration(ctx context.Context, userID, username, se
 	case errors.Is(err, ErrNameTaken):
 		return Device{}, nameTaken(d.Name)
 	case errors.Is(err, ErrLimit):
-		return Device{}, errcode.New(errcode.DeviceLimit, "You already have %d security keys and built-in authenticators, the most allowed.", MaxWebAuthnDevices)
+		return Device{}, errcode.New(errcode.DeviceLimit, "This account already has %d security keys and built-in authenticators, the most allowed.", MaxWebAuthnDevices)
 	case errors.Is(err, ErrNotFound):
 		return Device{}, notFound()
 	case err != nil:
