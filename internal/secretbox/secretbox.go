@@ -6,7 +6,6 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -75,17 +74,6 @@ func New(keys ...[]byte) (*Keyring, error) {
 		k.raw[id] = append([]byte(nil), key...)
 	}
 	return k, nil
-}
-
-// DeriveKey returns a 32-byte key for another purpose (label), derived from
-// the current key-encryption key, so that purpose needs no key of its own
-// and is as safe from a database copy as the sealed secrets.
-func (k *Keyring) DeriveKey(label string) []byte {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	m := hmac.New(sha256.New, k.raw[k.current])
-	m.Write([]byte("gatehouse derive\x00" + label))
-	return m.Sum(nil)
 }
 
 // CurrentKeyID names the key new ciphertexts are sealed with.

@@ -7,6 +7,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -233,7 +235,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// Hashes at a time: each holds Params.Memory (64 MiB) and uses two
 	// threads, so two keep a 2-core machine busy without exhausting memory.
 	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Policy: pol, Mail: mailer,
-		CodeKey: keys.DeriveKey("email-code"), Now: now, IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}
+		CodeKey: emailCodeKey(recoveryKey), Now: now, IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}
 	adm := &admin.Service{Store: db, MFA: m, Policy: pol, Hasher: accounts.Hasher, Now: now}
 	tokens := &admin.Tokens{Store: db, Now: now}
 	trail := &admin.Trail{Store: db}
@@ -372,4 +374,13 @@ func (a *App) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// emailCodeKey keys the hash of email codes. It comes from the sealed random
+// recovery-code key rather than from the key-encryption key, so a key
+// rotation (or a node restarted after one) does not void codes in flight.
+func emailCodeKey(sealedRandom []byte) []byte {
+	m := hmac.New(sha256.New, sealedRandom)
+	m.Write([]byte("gatehouse email-code key"))
+	return m.Sum(nil)
 }
