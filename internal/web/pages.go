@@ -64,9 +64,18 @@ type view struct {
 	// ServerTime is the server's clock (Unix seconds) when the page was
 	// made: app.js counts down to the next code from it.
 	ServerTime int64
+	// SigningIn hides the portal's navigation while a sign-in is not
+	// complete (a forced password change or first registration): those
+	// links would only lead back to the step.
+	SigningIn bool
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, name string, v view) {
+	if v.User != nil && r != nil {
+		if _, _, err := h.Accounts.Authenticated(r.Context(), h.token(r)); err != nil {
+			v.SigningIn = true
+		}
+	}
 	t, ok := h.pages.t[name]
 	if !ok {
 		h.Log.Error("missing template", "name", name)
