@@ -786,7 +786,8 @@ func benchStartServer(ctx context.Context, o benchOptions, in *benchInstall) err
 		}
 		os.RemoveAll(dir)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	br := bufio.NewReader(out)
+	line, err := br.ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
 		in.stop()
@@ -797,8 +798,15 @@ func benchStartServer(ctx context.Context, o benchOptions, in *benchInstall) err
 	in.setClock = func(step int64) error {
 		mu.Lock()
 		defer mu.Unlock()
-		_, err := fmt.Fprintf(stdin, "%d\n", step)
-		return err
+		if _, err := fmt.Fprintf(stdin, "%d\n", step); err != nil {
+			return err
+		}
+		// The child answers once its clock is there, so no request sent
+		// after this finds the old time.
+		if ack, err := br.ReadString('\n'); err != nil || strings.TrimSpace(ack) != "ok" {
+			return fmt.Errorf("bench: the server child did not move its clock (%q, %v)", ack, err)
+		}
+		return nil
 	}
 	return nil
 }
@@ -806,7 +814,7 @@ func benchStartServer(ctx context.Context, o benchOptions, in *benchInstall) err
 // benchServeChild is the server child: args are DSN, data dir, first step
 // and optionally "fast"; the key comes in GATEHOUSE_KEY. It prints
 // "listening ADDR", then takes each line of standard input as the clock's
-// new step, and stops when standard input closes.
+// new step (answering "ok" once set), and stops when standard input closes.
 func benchServeChild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) < 3 {
 		return errors.New("bench --serve-child: want DSN DIR STEP [fast]")
@@ -840,6 +848,7 @@ func benchServeChild(ctx context.Context, args []string, stdout, stderr io.Write
 		for sc.Scan() {
 			if s, err := strconv.ParseInt(sc.Text(), 10, 64); err == nil {
 				clock.Store(s)
+				fmt.Fprintln(stdout, "ok")
 			}
 		}
 		cancel()
@@ -925,21 +934,34 @@ func rssSampler(pid int) (stop func() float64) {
 	return func() float64 { close(done); <-finished; return max(peak, rssMiB(pid)) }
 }
 
-// clockMover moves the server's clock to step (never back).
+// clockMover moves the server's clock to a round's step (never back), and
+// only once every request of the round before the previous one has been
+// answered: a request in flight is then at most one step behind the clock,
+// inside the ±1 window even after the drift it leaves.
 type clockMover struct {
-	mu  sync.Mutex
-	cur int64
-	set func(int64) error
+	mu    sync.Mutex
+	cur   atomic.Int64 // round the clock is at
+	base  int64        // step of round 0
+	set   func(int64) error
+	order *userOrder
 }
 
-func (m *clockMover) atLeast(step int64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if step <= m.cur {
+func (m *clockMover) atLeast(ctx context.Context, round int64) error {
+	if round <= m.cur.Load() {
 		return nil
 	}
-	m.cur = step
-	return m.set(step)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for r := m.cur.Load() + 1; r <= round; r++ {
+		if err := m.order.waitRound(ctx, r-2); err != nil {
+			return err
+		}
+		if err := m.set(m.base + r); err != nil {
+			return err
+		}
+		m.cur.Store(r)
+	}
+	return nil
 }
 
 // userOrder makes request k wait until request k-n — the same user's, a
@@ -973,6 +995,22 @@ func (o *userOrder) wait(ctx context.Context, k int) error {
 }
 
 func (o *userOrder) done(k int) { close(o.finished[k]) }
+
+// waitRound waits until every request of round r has been answered (or
+// skipped).
+func (o *userOrder) waitRound(ctx context.Context, r int64) error {
+	if r < 0 {
+		return nil
+	}
+	for k := int(r) * o.n; k < min(len(o.finished), int(r+1)*o.n); k++ {
+		select {
+		case <-o.finished[k]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
 
 // benchLoad runs job(k) for k = 0, 1, … up to total, bounded by the
 // duration (a job taken but not run then goes to skip): closed-loop with o.workers clients, or at a fixed rate with at
@@ -1056,15 +1094,15 @@ func benchMFA(ctx context.Context, o benchOptions, in *benchInstall, sessions []
 	if n < 4*o.workers {
 		return fmt.Errorf("bench: --users %d is too few for %d workers (each user takes one code per round; need at least %d)", n, o.workers, 4*o.workers)
 	}
-	clock := &clockMover{cur: in.base, set: in.setClock}
 	order := newUserOrder(len(sessions), n)
+	clock := &clockMover{base: in.base, set: in.setClock, order: order}
 	benchLoad(ctx, o, o.workers, len(sessions), o.rate, in.pid, r, func(c *benchClient, k int) error {
+		defer order.done(k)
 		if err := order.wait(ctx, k); err != nil {
 			return err
 		}
-		defer order.done(k)
 		step := in.base + int64(k/n)
-		if err := clock.atLeast(step); err != nil {
+		if err := clock.atLeast(ctx, int64(k/n)); err != nil {
 			return err
 		}
 		u := in.users[k%n]
@@ -1082,15 +1120,16 @@ func benchMFA(ctx context.Context, o benchOptions, in *benchInstall, sessions []
 // their codes are fresh too.
 func benchSignIns(ctx context.Context, o benchOptions, in *benchInstall, fromRound int64, r *benchRun) error {
 	n := len(in.users)
-	clock := &clockMover{cur: in.base + fromRound - 1, set: in.setClock}
 	order := newUserOrder(o.signins, n)
+	// Rounds here count from the MFA phase's last one: the clock is there.
+	clock := &clockMover{base: in.base + fromRound - 1, set: in.setClock, order: order}
 	benchLoad(ctx, o, r.Workers, o.signins, 0, in.pid, r, func(c *benchClient, k int) error {
+		defer order.done(k)
 		if err := order.wait(ctx, k); err != nil {
 			return err
 		}
-		defer order.done(k)
 		step := in.base + fromRound + int64(k/n)
-		if err := clock.atLeast(step); err != nil {
+		if err := clock.atLeast(ctx, int64(k/n)+1); err != nil {
 			return err
 		}
 		u := in.users[k%n]
