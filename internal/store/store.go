@@ -43,6 +43,7 @@ const (
 type DB struct {
 	db      *sql.DB
 	dialect Dialect
+	stmts   stmtCache
 }
 
 // SQLiteDSN is the connection string for a SQLite file: WAL so readers do
@@ -129,7 +130,10 @@ func dsnSecrets(dsn string) []string {
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Dialect reports which database this is.
 func (s *DB) Dialect() Dialect { return s.dialect }
@@ -201,14 +205,23 @@ type conn struct {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.q.ExecContext(ctx, c.s.rebind(query), args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return c.q.QueryContext(ctx, c.s.rebind(query), args...)
 }
 
 func (c conn) row(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.q.QueryRowContext(ctx, c.s.rebind(query), args...)
 }
 
