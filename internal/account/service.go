@@ -166,8 +166,13 @@ func (s *Service) record(ctx context.Context, u User, name, result, credType, de
 func (s *Service) event(ctx context.Context, u User, name, result, credType, detail string) audit.Event {
 	ev := audit.New(ctx, name, result)
 	ev.Time, ev.TargetUserID, ev.TargetUsername, ev.CredentialType, ev.Detail = s.now(), u.ID, u.Username, credType, detail
-	if ev.ActorID == "" {
-		ev.ActorID, ev.ActorName = u.ID, u.Username
+	if r := audit.RequestFrom(ctx); r.ActorID == "" && r.ActorName == "" {
+		// Before sign-in nobody is proven: only a success shows the user
+		// acting; a failure is an anonymous attempt at their account.
+		ev.ActorID, ev.ActorName = "", "anonymous"
+		if result == audit.Success {
+			ev.ActorID, ev.ActorName = u.ID, u.Username
+		}
 	}
 	return ev
 }
@@ -210,13 +215,9 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 		if u.ID != "" {
 			s.record(ctx, u, audit.CredentialVerification, audit.Failure, audit.Password, "")
 		} else {
-			// Guesses at names that do not exist are worth seeing too; the
-			// name is what was typed (bounded), never the password.
-			typed := strings.TrimSpace(username)
-			if len(typed) > UsernameMaxLength*2 {
-				typed = typed[:UsernameMaxLength*2]
-			}
-			s.record(ctx, User{Username: typed}, audit.CredentialVerification, audit.Failure, audit.Password, "unknown user")
+			// Guesses at names that do not exist are worth seeing, but not
+			// what was typed: people type passwords into the username field.
+			s.record(ctx, User{}, audit.CredentialVerification, audit.Failure, audit.Password, "unknown user")
 		}
 		if wait := attempt.Wait(); wait > 0 {
 			if u.ID != "" {

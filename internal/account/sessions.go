@@ -14,9 +14,10 @@ const (
 	// SessionIdleTimeout ends a signed-in session after an hour without a
 	// request.
 	SessionIdleTimeout = time.Hour
-	// LastSeenInterval: last_seen_at is written at most once a minute, so
-	// reading pages does not turn into a database write per request. The idle
-	// timeout is therefore exact to within a minute.
+	// LastSeenInterval: last_seen_at is written at most once a minute (or a
+	// quarter of the idle timeout, when that is shorter), so reading pages
+	// does not turn into a database write per request, while a session in
+	// use is always recorded well before it could count as idle.
 	LastSeenInterval = time.Minute
 )
 
@@ -50,7 +51,7 @@ func (s *Service) keepAlive(ctx context.Context, sess *Session) error {
 		_ = s.Store.DeleteSession(ctx, sess.IDHash)
 		return errcode.New(errcode.Unauthenticated, "You were signed out after %s without activity. Sign in again.", humanDuration(s.idleTimeout()))
 	}
-	if idle >= LastSeenInterval {
+	if idle >= min(LastSeenInterval, s.idleTimeout()/4) {
 		if err := s.Store.TouchSession(ctx, sess.IDHash, now); err != nil {
 			return err
 		}

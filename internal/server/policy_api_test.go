@@ -341,3 +341,19 @@ func TestCancelDeletesAPendingRegistration(t *testing.T) {
 	wantStatus(t, a.do("POST", "/devices/"+id+"/cancel", nil), http.StatusSeeOther)
 	wantStatus(t, a.do("GET", "/api/v1/me/mfa-devices/"+id, nil), http.StatusOK)
 }
+
+// TestASessionInUseNeverCountsAsIdle: with a short idle timeout, a session
+// that makes a request every quarter of it stays signed in (last-seen is
+// written often enough), and one left alone for the whole timeout ends.
+func TestASessionInUseNeverCountsAsIdle(t *testing.T) {
+	t.Parallel()
+	ts := startAPIServer(t)
+	ts.App.Accounts.IdleTimeout = time.Minute
+	a := ts.signedIn(t, "busy")
+	for range 12 { // three minutes of activity, one request every 15 s
+		ts.Clock.Advance(15 * time.Second)
+		wantStatus(t, a.do("GET", "/api/v1/me", nil), http.StatusOK)
+	}
+	ts.Clock.Advance(time.Minute)
+	wantError(t, a.do("GET", "/api/v1/me", nil), http.StatusUnauthorized, "unauthenticated")
+}

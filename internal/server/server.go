@@ -158,6 +158,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies %q: give addresses or CIDR prefixes separated by commas, e.g. 127.0.0.1,10.0.0.0/8", cfg.TrustedProxies)
+	}
 	rp, rpUnavailable, err := relyingParty(cfg, base, log)
 	if err != nil {
 		return nil, err
@@ -240,11 +244,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	tokens := &admin.Tokens{Store: db, Now: now}
 	trail := &admin.Trail{Store: db}
 	rec := &recovery.Service{Store: db, Devices: m, Key: recoveryKey, Now: now}
-	proxies, err := web.ParseTrustedProxies(cfg.TrustedProxies)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("--trusted-proxies: %w", err)
-	}
 	h, err := web.New(&web.Handler{Accounts: accounts, MFA: m, Log: log, BaseURL: base, Ready: db.Ping, Unavailable: store.IsUnavailable, Policy: pol, TrustedProxies: proxies,
 		Admin: adm, Tokens: tokens, Trail: trail, WebAuthn: keysvc, Recovery: rec,
 		Sources: &throttle.Buckets{Store: db, Now: now, Burst: cfg.SourceBurst, Refill: cfg.SourceRefill}})
