@@ -254,19 +254,9 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 		return Device{}, errcode.New(errcode.InvalidCode, "That code is not right. Check that you scanned this page's QR code, then enter the code your app shows now.")
 	}
 	active, err := s.Store.Activate(s.audited(ctx, audit.CompleteVirtualMfaDeviceRegistration, userID, d), userID, id, step, step-cur, MaxTOTPDevices, now)
-	switch {
-	case errors.Is(err, ErrNotPending):
-		return Device{}, errcode.New(errcode.Conflict, "This device is already registered.")
-	case errors.Is(err, ErrExpired):
-		return Device{}, expired()
-	case errors.Is(err, ErrNameTaken):
-		return Device{}, nameTaken(d.Name)
-	case errors.Is(err, ErrLimit):
-		return Device{}, errcode.New(errcode.DeviceLimit, "This account already has %d authenticator apps, the most allowed.", MaxTOTPDevices)
-	case errors.Is(err, ErrNotFound):
-		return Device{}, notFound()
-	case err != nil:
-		return Device{}, err
+	if err != nil {
+		return Device{}, activationError(err, d, expired(),
+			fmt.Sprintf("This account already has %d authenticator apps, the most allowed.", MaxTOTPDevices))
 	}
 	_ = attempt.Succeeded(ctx)
 	return active, nil
@@ -428,4 +418,22 @@ func (s *Service) audited(ctx context.Context, name, userID string, d Device) co
 		ev.TargetUsername = ev.ActorName
 	}
 	return audit.Attach(ctx, ev)
+}
+
+// activationError turns a store's refusal to activate a pending device into
+// what the user is told; the same for every kind of device.
+func activationError(err error, d Device, expiredErr error, limitMessage string) error {
+	switch {
+	case errors.Is(err, ErrNotPending):
+		return errcode.New(errcode.Conflict, "This device is already registered.")
+	case errors.Is(err, ErrExpired):
+		return expiredErr
+	case errors.Is(err, ErrNameTaken):
+		return nameTaken(d.Name)
+	case errors.Is(err, ErrLimit):
+		return errcode.New(errcode.DeviceLimit, "%s", limitMessage)
+	case errors.Is(err, ErrNotFound):
+		return notFound()
+	}
+	return err
 }

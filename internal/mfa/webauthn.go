@@ -371,18 +371,9 @@ func (w *WebAuthn) ConfirmRegistration(ctx context.Context, userID, username, se
 	switch {
 	case errors.Is(err, ErrCredentialExists):
 		return Device{}, errcode.New(errcode.Conflict, "This security key is already registered.")
-	case errors.Is(err, ErrNotPending):
-		return Device{}, errcode.New(errcode.Conflict, "This device is already registered.")
-	case errors.Is(err, ErrExpired):
-		return Device{}, expiredWebAuthn()
-	case errors.Is(err, ErrNameTaken):
-		return Device{}, nameTaken(d.Name)
-	case errors.Is(err, ErrLimit):
-		return Device{}, errcode.New(errcode.DeviceLimit, "This account already has %d security keys and built-in authenticators, the most allowed.", MaxWebAuthnDevices)
-	case errors.Is(err, ErrNotFound):
-		return Device{}, notFound()
 	case err != nil:
-		return Device{}, err
+		return Device{}, activationError(err, d, expiredWebAuthn(),
+			fmt.Sprintf("This account already has %d security keys and built-in authenticators, the most allowed.", MaxWebAuthnDevices))
 	}
 	return active, nil
 }
