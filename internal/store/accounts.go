@@ -48,19 +48,7 @@ func (s *DB) UserByUsername(ctx context.Context, username string) (account.User,
 // ListUsers implements account.Store.
 func (s *DB) ListUsers(ctx context.Context) ([]account.User, error) {
 	rows, err := s.c().query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []account.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanUser)
 }
 
 // CountUsers implements account.Store.

@@ -341,19 +341,7 @@ func (s *DB) TouchToken(ctx context.Context, id string, now, notBefore time.Time
 // ListTokens implements admin.TokenStore.
 func (s *DB) ListTokens(ctx context.Context) ([]admin.Token, error) {
 	rows, err := s.c().query(ctx, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []admin.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanToken)
 }
 
 // RevokeToken implements admin.TokenStore.

@@ -29,19 +29,7 @@ func scanDevice(r interface{ Scan(...any) error }) (mfa.Device, error) {
 // ListDevices implements mfa.Store.
 func (s *DB) ListDevices(ctx context.Context, userID string) ([]mfa.Device, error) {
 	rows, err := s.c().query(ctx, `SELECT `+deviceColumns+` FROM mfa_devices WHERE user_id = ? AND status = 'active' ORDER BY activated_at, id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []mfa.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanDevice)
 }
 
 // GetDevice implements mfa.Store.

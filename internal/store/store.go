@@ -320,3 +320,21 @@ func redactErr(err error, dsn string) string {
 	}
 	return msg
 }
+
+// collect scans every row of a query with scan: the one loop behind every
+// list the store returns.
+func collect[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

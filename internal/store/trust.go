@@ -45,19 +45,7 @@ func (s *DB) TouchTrustedBrowser(ctx context.Context, id string, now time.Time) 
 // ListTrustedBrowsers implements account.Store.
 func (s *DB) ListTrustedBrowsers(ctx context.Context, userID string, now time.Time) ([]account.TrustedBrowser, error) {
 	rows, err := s.c().query(ctx, `SELECT `+trustColumns+` FROM trusted_browsers WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id`, userID, ms(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []account.TrustedBrowser
-	for rows.Next() {
-		b, err := scanTrusted(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanTrusted)
 }
 
 // DeleteTrustedBrowser implements account.Store.
