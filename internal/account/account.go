@@ -83,6 +83,10 @@ var (
 
 // Store is what the account service needs from storage.
 type Store interface {
+	// Atomically runs fn in one transaction that every call made with the
+	// context it is given joins; all of them commit when fn returns nil.
+	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
+
 	CreateUser(ctx context.Context, u User) error
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)

@@ -423,6 +423,15 @@ func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx 
 // invalid_code or code_reused) counts against the challenge
 // (ChallengeAttempts, then start over from the password) and against the
 // account's throttle; a malformed answer (Detail "format") counts for neither.
+//
+// The whole step is one transaction (Store.Atomically): the guess is claimed
+// first, which locks the account's throttle row (PostgreSQL) or the database
+// (SQLite), so concurrent answers for one account, on any number of nodes,
+// are checked one after the other and each sees the count and lock the
+// previous one left (throttle.Limiter.Begin). What the check writes (the
+// replay guard's compare-and-set, a used-up challenge), the session's new id
+// and the audit events then commit together: one commit on the busiest path
+// of sign-in instead of five.
 func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOptions, check func(ctx context.Context, userID string) error) (Result, error) {
 	if opt.State == "" {
 		opt.State = StateMFA
@@ -434,63 +443,93 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 	if sess.State != opt.State {
 		return Result{}, errcode.New(errcode.NotAllowed, "This step is not expected now.")
 	}
-	// The guess is claimed (counted) before it is checked, so concurrent
-	// answers on any number of sessions and nodes cannot all pass one check
-	// of an unlocked counter (throttle.Limiter.Begin).
-	attempt, err := s.Throttle.Begin(ctx, ThrottleKey(u.ID))
+	// The closure returns an error only to roll everything back (the
+	// account is locked, or the database failed: then nothing was
+	// claimed); every answer the user gets is committed, with its
+	// outcome in res and stepErr.
+	var res Result
+	var stepErr error
+	err = s.Store.Atomically(ctx, func(ctx context.Context) error {
+		attempt, err := s.Throttle.Begin(ctx, ThrottleKey(u.ID))
+		if err != nil {
+			return err
+		}
+		if err := check(ctx, u.ID); err != nil {
+			e := errcode.As(err)
+			if e == nil {
+				return err
+			}
+			if (e.Code != errcode.InvalidCode && e.Code != errcode.CodeReused) || isFormatError(e) {
+				// No guess (malformed, expired, …): take the claim back but
+				// keep what the check did, such as a used-up challenge.
+				stepErr = err
+				return attempt.Refund(ctx)
+			}
+			stepErr, err = s.wrongAnswer(ctx, sess, u, attempt, e, opt.CredentialType)
+			return err
+		}
+		if err := attempt.Succeeded(ctx); err != nil {
+			return err
+		}
+		res, stepErr, err = s.rightAnswer(ctx, sess, u, opt)
+		return err
+	})
 	if err != nil {
 		return Result{}, err
 	}
-	// A malformed answer, an expired challenge or an error is no guess.
-	defer func() { _ = attempt.Refund(context.WithoutCancel(ctx)) }()
-	if err := check(ctx, u.ID); err != nil {
-		e := errcode.As(err)
-		if e == nil || (e.Code != errcode.InvalidCode && e.Code != errcode.CodeReused) || isFormatError(e) {
-			return Result{}, err
-		}
-		attempt.Failed()
-		s.record(ctx, u, audit.CredentialVerification, audit.Failure, opt.CredentialType, e.Code)
-		n, ferr := s.Store.AddChallengeFailure(ctx, sess.IDHash)
-		if ferr != nil {
-			return Result{}, ferr
-		}
-		wait := attempt.Wait()
-		// The challenge ends before any lock is reported: otherwise the lock
-		// that starts on the same failure would keep this challenge alive.
-		if n >= ChallengeAttempts {
-			if derr := s.Store.DeleteSession(ctx, sess.IDHash); derr != nil {
-				return Result{}, derr
-			}
-			if wait > 0 {
-				s.record(ctx, u, audit.ThrottleLock, audit.Failure, opt.CredentialType, "locked for "+wait.String())
-			}
-			e := errcode.New(errcode.RateLimited, "Too many wrong answers. Sign in again.")
-			e.RetryAfterSeconds = int(wait.Seconds())
-			return Result{}, e
+	return res, stepErr
+}
+
+// wrongAnswer records a wrong answer, already counted by its claim, and
+// returns what the user is told (stepErr), or an error to roll back.
+func (s *Service) wrongAnswer(ctx context.Context, sess Session, u User, attempt *throttle.Attempt, e *errcode.Error, credType string) (stepErr, err error) {
+	attempt.Failed()
+	s.record(ctx, u, audit.CredentialVerification, audit.Failure, credType, e.Code)
+	n, err := s.Store.AddChallengeFailure(ctx, sess.IDHash)
+	if err != nil {
+		return nil, err
+	}
+	wait := attempt.Wait()
+	// The challenge ends before any lock is reported: otherwise the lock
+	// that starts on the same failure would keep this challenge alive.
+	if n >= ChallengeAttempts {
+		if err := s.Store.DeleteSession(ctx, sess.IDHash); err != nil {
+			return nil, err
 		}
 		if wait > 0 {
-			s.record(ctx, u, audit.ThrottleLock, audit.Failure, opt.CredentialType, "locked for "+wait.String())
-			return Result{}, throttle.LockedError(wait)
+			s.record(ctx, u, audit.ThrottleLock, audit.Failure, credType, "locked for "+wait.String())
 		}
-		return Result{}, err
+		locked := errcode.New(errcode.RateLimited, "Too many wrong answers. Sign in again.")
+		locked.RetryAfterSeconds = int(wait.Seconds())
+		return locked, nil
 	}
-	_ = attempt.Succeeded(ctx)
-	// The success events are written together after the rotation: one
-	// transaction instead of two on the busiest path of sign-in.
+	if wait > 0 {
+		s.record(ctx, u, audit.ThrottleLock, audit.Failure, credType, "locked for "+wait.String())
+		return throttle.LockedError(wait), nil
+	}
+	return e, nil
+}
+
+// rightAnswer moves the session past the step with a new id and records the
+// success. A session that ended meanwhile (signed out, rotated by another
+// request) is told to the user, and the right answer stays used.
+func (s *Service) rightAnswer(ctx context.Context, sess Session, u User, opt StepOptions) (res Result, stepErr, err error) {
 	events := []audit.Event{s.event(ctx, u, audit.CredentialVerification, audit.Success, opt.CredentialType, "")}
 	next := StateAuthenticated
 	if u.MustChangePassword {
 		next = StatePasswordChange
 	}
-	res, err := s.rotate(ctx, sess, u, next)
-	if err != nil {
-		return Result{}, err
+	res, err = s.rotate(ctx, sess, u, next)
+	if errcode.As(err) != nil {
+		return Result{}, err, s.Store.RecordEvents(ctx, events...)
+	} else if err != nil {
+		return Result{}, nil, err
 	}
 	if opt.Trust && opt.State == StateMFA {
 		if pol, perr := s.policy(ctx); perr == nil && pol.PromptMode == policy.ContextAware {
 			tok, terr := s.trust(ctx, u, opt.Client)
 			if terr != nil {
-				return Result{}, terr
+				return Result{}, nil, terr
 			}
 			res.TrustToken = tok
 		}
@@ -498,8 +537,7 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 	if next == StateAuthenticated {
 		events = append(events, s.event(ctx, u, audit.UserAuthentication, audit.Success, opt.CredentialType, ""))
 	}
-	_ = s.Store.RecordEvents(ctx, events...)
-	return res, nil
+	return res, nil, s.Store.RecordEvents(ctx, events...)
 }
 
 // CompleteRegistration finishes a sign-in that was waiting for the user to
