@@ -212,8 +212,10 @@ func sum(out *[sha512.Size]byte, alg Algorithm, data []byte) {
 // remembered drift offset). code must already be normalised (NormalizeCode);
 // it is compared as a zero-padded string, so "5924" never equals "005924".
 //
-// Every candidate in the window is computed and compared in constant time
-// (crypto/subtle); the loop never stops early. If more than one step matches
+// Each candidate is computed and compared in constant time (crypto/subtle);
+// a wrong code is compared with every candidate in the window, and the loop
+// stops at the first match (Verifier.Verify says why that leaks nothing). If
+// more than one step matches
 // (a code collision, about one in 10^Digits per pair), the one closest to
 // center wins, and of two equally close the earlier one.
 //
@@ -245,8 +247,11 @@ func Verify(secret []byte, code string, p Params, center int64, window int) (ste
 		}
 		s := center + off
 		n := m.code(&buf, s, p.Digits)
-		if subtle.ConstantTimeCompare(buf[:n], want[:n]) == 1 && !found {
+		if subtle.ConstantTimeCompare(buf[:n], want[:n]) == 1 {
+			// The first match is the closest (Verifier.Verify explains
+			// why stopping here leaks nothing).
 			step, found = s, true
+			break
 		}
 	}
 	return step, found

@@ -92,28 +92,35 @@ func TestKeyVerifyDoesNotAllocate(t *testing.T) {
 func BenchmarkVerifyCore(b *testing.B) {
 	const T = 41152263
 	now := time.Unix(T*30+5, 0)
-	// pquerna tries T, T+1, T-1 and stops at the first match, so a code of
-	// T+1 costs it two candidates and one of T-1 (or a wrong code) three;
-	// Verify and Verifier.Verify always compute all three.
+	// Both stop at the first match, in different orders: Gatehouse tries
+	// T, T-1, T+1, pquerna T, T+1, T-1. So a code of T costs each one
+	// candidate, T-1 two for Gatehouse and three for pquerna, T+1 three
+	// and two, and a wrong code three each.
+	wrong := HOTP(seedSHA1, T+5, Default)
 	for _, c := range []struct {
 		name string
-		step int64
-	}{{"next", T + 1}, {"prev", T - 1}} {
-		code := HOTP(seedSHA1, c.step, Default)
+		code string
+		ok   bool
+	}{
+		{"current", HOTP(seedSHA1, T, Default), true},
+		{"prev", HOTP(seedSHA1, T-1, Default), true},
+		{"next", HOTP(seedSHA1, T+1, Default), true},
+		{"wrong", wrong, false},
+	} {
 		b.Run("code="+c.name+"/impl=prepared", func(b *testing.B) {
 			k := NewVerifier(SHA1, seedSHA1)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, ok := k.Verify(code, Default, T, 1); !ok {
-					b.Fatal("no match")
+				if _, ok := k.Verify(c.code, Default, T, 1); ok != c.ok {
+					b.Fatal("verdict", ok)
 				}
 			}
 		})
 		b.Run("code="+c.name+"/impl=unprepared", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, ok := Verify(seedSHA1, code, Default, T, 1); !ok {
-					b.Fatal("no match")
+				if _, ok := Verify(seedSHA1, c.code, Default, T, 1); ok != c.ok {
+					b.Fatal("verdict", ok)
 				}
 			}
 		})
@@ -122,8 +129,8 @@ func BenchmarkVerifyCore(b *testing.B) {
 			opts := ptotp.ValidateOpts{Period: 30, Skew: 1, Digits: potp.DigitsSix, Algorithm: potp.AlgorithmSHA1}
 			b.ReportAllocs()
 			for b.Loop() {
-				if ok, err := ptotp.ValidateCustom(code, secret, now, opts); !ok || err != nil {
-					b.Fatal("no match", err)
+				if ok, err := ptotp.ValidateCustom(c.code, secret, now, opts); ok != c.ok || (c.ok && err != nil) {
+					b.Fatal("verdict", ok, err)
 				}
 			}
 		})
