@@ -98,6 +98,8 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByHash returns the session; ErrNotFound when missing or expired at now.
 	SessionByHash(ctx context.Context, idHash string, now time.Time) (Session, error)
+	// SessionWithUser is SessionByHash with the session's user.
+	SessionWithUser(ctx context.Context, idHash string, now time.Time) (Session, User, error)
 	// RotateSession replaces a session's id and sets its state and expiry in
 	// one step; ErrNotFound when the old id is gone (someone else rotated it).
 	RotateSession(ctx context.Context, oldHash, newHash string, state State, expires, now time.Time) error

@@ -329,20 +329,17 @@ func (s *Service) session(ctx context.Context, token string) (Session, User, err
 	if token == "" {
 		return Session{}, User{}, errcode.New(errcode.Unauthenticated, "Sign in first.")
 	}
-	sess, err := s.Store.SessionByHash(ctx, HashToken(token), s.now())
+	sess, u, err := s.Store.SessionWithUser(ctx, HashToken(token), s.now())
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, User{}, errcode.New(errcode.Unauthenticated, "Your session has ended. Sign in again.")
 	} else if err != nil {
 		return Session{}, User{}, err
 	}
-	if err := s.keepAlive(ctx, &sess); err != nil {
-		return Session{}, User{}, err
-	}
-	u, err := s.Store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) || (err == nil && u.Disabled) {
+	if u.Disabled {
 		_ = s.Store.DeleteSession(ctx, sess.IDHash)
 		return Session{}, User{}, errcode.New(errcode.Unauthenticated, "Your session has ended. Sign in again.")
-	} else if err != nil {
+	}
+	if err := s.keepAlive(ctx, &sess); err != nil {
 		return Session{}, User{}, err
 	}
 	return sess, u, nil

@@ -99,6 +99,26 @@ func (s *DB) SessionByHash(ctx context.Context, idHash string, now time.Time) (a
 	return x, err
 }
 
+// SessionWithUser implements account.Store: the session and its user in one
+// query, since every signed-in request needs both.
+func (s *DB) SessionWithUser(ctx context.Context, idHash string, now time.Time) (account.Session, account.User, error) {
+	var x account.Session
+	var u account.User
+	var state string
+	var created, seen, expires, userCreated int64
+	err := s.c().row(ctx, `SELECT s.id_hash, s.user_id, s.state, s.created_at, s.last_seen_at, s.expires_at, s.mfa_failures,
+			u.id, u.username, u.email, u.is_admin, u.disabled, u.password_hash, u.must_change_password, u.created_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ?`,
+		idHash, ms(now)).Scan(&x.IDHash, &x.UserID, &state, &created, &seen, &expires, &x.MFAFailures,
+		&u.ID, &u.Username, &u.Email, &u.Admin, &u.Disabled, &u.PasswordHash, &u.MustChangePassword, &userCreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return x, u, account.ErrNotFound
+	}
+	x.State, x.CreatedAt, x.LastSeenAt, x.ExpiresAt = account.State(state), fromMS(created), fromMS(seen), fromMS(expires)
+	u.CreatedAt = fromMS(userCreated)
+	return x, u, err
+}
+
 // RotateSession implements account.Store. The old id stops working in the
 // same statement that makes the new one: a stolen pre-sign-in id is useless.
 func (s *DB) RotateSession(ctx context.Context, oldHash, newHash string, state account.State, expires, now time.Time) error {

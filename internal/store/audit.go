@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gatehouse/internal/audit"
@@ -9,21 +10,39 @@ import (
 
 const auditColumns = `time, name, result, actor_id, actor_name, target_user_id, target_username, source_ip, user_agent, credential_type, device_id, device_name, detail`
 
+// insertEvents writes events with one statement per eventsPerInsert: a
+// sign-in's two events cost one round trip to PostgreSQL, not two.
 func insertEvents(ctx context.Context, c conn, events []audit.Event, now time.Time) error {
-	for _, e := range events {
-		t := e.Time
-		if t.IsZero() {
-			t = now
+	for len(events) > 0 {
+		n := min(len(events), eventsPerInsert)
+		args := make([]any, 0, n*13)
+		for _, e := range events[:n] {
+			t := e.Time
+			if t.IsZero() {
+				t = now
+			}
+			args = append(args, ms(t), e.Name, e.Result, e.ActorID, e.ActorName, e.TargetUserID, e.TargetUsername, truncate(e.SourceIP, 64),
+				truncate(e.UserAgent, 512), e.CredentialType, e.DeviceID, e.DeviceName, truncate(e.Detail, 1024))
 		}
-		_, err := c.exec(ctx, `INSERT INTO audit_events (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ms(t), e.Name, e.Result, e.ActorID, e.ActorName, e.TargetUserID, e.TargetUsername, truncate(e.SourceIP, 64),
-			truncate(e.UserAgent, 512), e.CredentialType, e.DeviceID, e.DeviceName, truncate(e.Detail, 1024))
-		if err != nil {
+		if _, err := c.exec(ctx, insertEventsSQL[n], args...); err != nil {
 			return err
 		}
+		events = events[n:]
 	}
 	return nil
 }
+
+const eventsPerInsert = 16
+
+// insertEventsSQL[n] inserts n events; a fixed text per n, so each is
+// prepared once.
+var insertEventsSQL = func() (q [eventsPerInsert + 1]string) {
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	for n := 1; n <= eventsPerInsert; n++ {
+		q[n] = `INSERT INTO audit_events (` + auditColumns + `) VALUES ` + strings.Repeat(row+", ", n-1) + row
+	}
+	return q
+}()
 
 // truncate bounds what a client controls (the user agent) so nobody can
 // fill the audit table with megabytes per request.

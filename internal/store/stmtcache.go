@@ -23,6 +23,9 @@ type stmtCache struct {
 	m        map[string]*sql.Stmt
 	inflight map[string]bool
 	closed   bool
+	// background counts prepares started from inside transactions: close
+	// waits for them, so no connection opens after the store is closed.
+	background sync.WaitGroup
 }
 
 // lookup returns the cached statement, or nil.
@@ -66,14 +69,29 @@ func (c *stmtCache) prepare(ctx context.Context, db *sql.DB, query string) *sql.
 	return st
 }
 
-func (c *stmtCache) close() {
+// prepareLater prepares query in the background.
+func (c *stmtCache) prepareLater(db *sql.DB, query string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.background.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c.prepare(ctx, db, query)
+	})
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
 	c.closed = true
 	for _, st := range c.m {
 		st.Close()
 	}
 	c.m = nil
+	c.mu.Unlock()
+	c.background.Wait()
 }
 
 // prepared returns a cached statement for query bound to this conn (the
@@ -89,11 +107,7 @@ func (c conn) prepared(ctx context.Context, query string) *sql.Stmt {
 	st := c.s.stmts.lookup(q)
 	if st == nil {
 		if inTx {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				c.s.stmts.prepare(ctx, c.s.db, q)
-			}()
+			c.s.stmts.prepareLater(c.s.db, q)
 			return nil
 		}
 		if st = c.s.stmts.prepare(ctx, c.s.db, q); st == nil {

@@ -51,6 +51,8 @@ type DB struct {
 	// late, while a waiter on a mutex starts the moment it is free. Other
 	// processes on the same file still meet the busy timeout.
 	writer sync.Mutex
+	// stopCheckpoints ends the SQLite checkpointer (Close).
+	stopCheckpoints func()
 }
 
 // SQLiteDSN is the connection string for a SQLite file: WAL so readers do
@@ -59,7 +61,10 @@ type DB struct {
 // upgrading its lock, and foreign keys on.
 func SQLiteDSN(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+		// Checkpoints run in the background (checkpointer); this bound
+		// is the fallback should it fall behind: about 40 MB of WAL.
+		"wal_autocheckpoint(10000)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -102,6 +107,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// A new database file is made readable by its owner only: it holds
 		// password hashes and sealed secrets.
 		_ = os.Chmod(path, 0o600)
+		s.stopCheckpoints = s.checkpointer(CheckpointEvery)
 		return s, nil
 	}
 }
@@ -143,6 +149,9 @@ func dsnSecrets(dsn string) []string {
 
 // Close closes the database.
 func (s *DB) Close() error {
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
 	s.stmts.close()
 	return s.db.Close()
 }
@@ -322,6 +331,46 @@ func (s *DB) ctxTx(ctx context.Context) *sql.Tx {
 		return t.tx
 	}
 	return nil
+}
+
+// CheckpointEvery is how often a SQLite store copies its write-ahead log
+// into the database file.
+const CheckpointEvery = 200 * time.Millisecond
+
+// checkpointer copies the WAL into the database every interval, from a
+// goroutine of its own. SQLite's automatic checkpoint would run in the
+// commit that crosses its threshold, inside the writer lock, so every
+// writer queued behind it; a passive checkpoint here never blocks writers,
+// and a page written many times in the interval is copied once. It
+// returns a function that stops it and waits for it to finish.
+func (s *DB) checkpointer(interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				// An error (the database busy or gone) is retried at the next
+				// tick; the automatic checkpoint remains the backstop.
+				_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+		})
+	}
 }
 
 // lockWriter takes the writer lock on SQLite (a no-op on PostgreSQL, whose

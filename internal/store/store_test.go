@@ -99,6 +99,12 @@ func TestSessionsRotateExpireAndCountFailures(t *testing.T) {
 		if _, err := db.SessionByHash(ctx, "a", t0.Add(time.Minute)); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("expired session = %v, want not found", err)
 		}
+		if got, u, err := db.SessionWithUser(ctx, "a", t0); err != nil || got != s || u.ID != "u1" || u.Username != "alice" || u.CreatedAt.IsZero() {
+			t.Fatalf("SessionWithUser = %+v, %+v, %v", got, u, err)
+		}
+		if _, _, err := db.SessionWithUser(ctx, "a", t0.Add(time.Minute)); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("SessionWithUser of an expired session = %v, want not found", err)
+		}
 		for want := 1; want <= 3; want++ {
 			if n, err := db.AddChallengeFailure(ctx, "a"); err != nil || n != want {
 				t.Fatalf("AddChallengeFailure = %d, %v; want %d", n, err, want)
