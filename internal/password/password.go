@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -138,15 +139,25 @@ func (h *Hasher) acquire(ctx context.Context) error {
 const releaseAbove = 16 << 10 // KiB
 
 func (h *Hasher) release(p Params) {
-	<-h.slots
 	if p.Memory >= releaseAbove {
 		// argon2 allocates its whole cost afresh for every hash; left to
 		// the collector's pace, a burst of sign-ins leaves several dead
 		// 64 MiB blocks resident at once. Collecting and returning them now
 		// costs a few milliseconds beside a hash of tens, and keeps the
-		// process's memory at the hashes in flight.
+		// process's memory at the hashes in flight. It runs before the
+		// slot is given up, so the next hash never allocates its block
+		// while this one's is still resident.
 		debug.FreeOSMemory()
 	}
+	<-h.slots
+}
+
+// DefaultConcurrency is how many hashes of p to run at once on this
+// machine: one per p.Threads cores, at least one. More would not hash
+// faster (argon2 already keeps p.Threads cores busy) but would hold
+// another p.Memory each.
+func DefaultConcurrency(p Params) int {
+	return max(1, runtime.GOMAXPROCS(0)/max(1, int(p.Threads)))
 }
 
 func (h *Hasher) derive(pw string, salt []byte, p Params) []byte {

@@ -236,9 +236,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	m := &mfa.Service{Store: db, Keys: keys, Throttle: limiter, Issuer: cfg.Issuer, Params: totp.Default, Now: now}
 	keysvc := &mfa.WebAuthn{Service: m, Store: db, RP: rp, Unavailable: rpUnavailable, Log: log}
-	// Hashes at a time: each holds Params.Memory (64 MiB) and uses two
-	// threads, so two keep a 2-core machine busy without exhausting memory.
-	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, 2), Throttle: limiter, MFA: m, Policy: pol, Mail: mailer,
+	// Hashes at a time: each holds Params.Memory (64 MiB) and keeps
+	// Params.Threads cores busy, so one per that many cores.
+	accounts := &account.Service{Store: db, Hasher: password.NewHasher(pp, password.DefaultConcurrency(pp)), Throttle: limiter, MFA: m, Policy: pol, Mail: mailer,
 		CodeKey: emailCodeKey(recoveryKey), Now: now, IdleTimeout: cfg.SessionIdle, Lifetime: cfg.SessionLifetime}
 	adm := &admin.Service{Store: db, MFA: m, Policy: pol, Hasher: accounts.Hasher, Now: now}
 	tokens := &admin.Tokens{Store: db, Now: now}
