@@ -130,7 +130,7 @@ func (s *DB) RotateSession(ctx context.Context, oldHash, newHash string, state a
 // AddChallengeFailure implements account.Store.
 func (s *DB) AddChallengeFailure(ctx context.Context, idHash string) (int, error) {
 	var n int
-	err := s.c().row(ctx, `UPDATE sessions SET mfa_failures = mfa_failures + 1 WHERE id_hash = ? RETURNING mfa_failures`, idHash).Scan(&n)
+	err := s.w().row(ctx, `UPDATE sessions SET mfa_failures = mfa_failures + 1 WHERE id_hash = ? RETURNING mfa_failures`, idHash).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, account.ErrNotFound
 	}

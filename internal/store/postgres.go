@@ -29,5 +29,5 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: cannot reach PostgreSQL at %s: %v", Redact(dsn), redactErr(err, dsn))
 	}
-	return &DB{db: db, dialect: Postgres}, nil
+	return &DB{db: db, writer: db, dialect: Postgres}, nil
 }

@@ -104,13 +104,19 @@ func (c conn) prepared(ctx context.Context, query string) *sql.Stmt {
 	}
 	q := c.s.rebind(query)
 	tx, inTx := c.q.(*sql.Tx)
-	st := c.s.stmts.lookup(q)
+	// Transactions and writes run on the writer (store.go), reads on
+	// the pool: each has its own statements.
+	cache, db := &c.s.stmts, c.s.db
+	if inTx || c.q == c.s.writer {
+		cache, db = &c.s.wstmts, c.s.writer
+	}
+	st := cache.lookup(q)
 	if st == nil {
 		if inTx {
-			c.s.stmts.prepareLater(c.s.db, q)
+			cache.prepareLater(db, q)
 			return nil
 		}
-		if st = c.s.stmts.prepare(ctx, c.s.db, q); st == nil {
+		if st = cache.prepare(ctx, db, q); st == nil {
 			return nil
 		}
 	}

@@ -45,12 +45,16 @@ type DB struct {
 	db      *sql.DB
 	dialect Dialect
 	stmts   stmtCache
-	// writer lets one SQLite write at a time through in this process.
-	// SQLite itself allows one writer; without this, the others poll for
-	// its lock in the busy handler's sleeps (1, 2, 5, 10 … ms) and wake
-	// late, while a waiter on a mutex starts the moment it is free. Other
-	// processes on the same file still meet the busy timeout.
-	writer sync.Mutex
+	// writer runs every write: on PostgreSQL the same pool as db; on
+	// SQLite a pool of one connection. SQLite allows one writer at a time
+	// anyway; with one connection the others queue in the pool and start
+	// the moment it is free, instead of polling for the file lock in the
+	// busy handler's 1, 2, 5, 10 … ms sleeps, and the writer's page cache
+	// survives from one write to the next (SQLite empties a connection's
+	// cache when another connection has written). Other processes on the
+	// same file still meet the busy timeout.
+	writer *sql.DB
+	wstmts stmtCache
 	// stopCheckpoints ends the SQLite checkpointer (Close).
 	stopCheckpoints func()
 }
@@ -99,9 +103,16 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// was a sixth of an MFA step's CPU.
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
-		s := &DB{db: db, dialect: SQLite}
-		if err := db.PingContext(ctx); err != nil {
+		w, err := sql.Open("sqlite", SQLiteDSN(path))
+		if err != nil {
 			db.Close()
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		s := &DB{db: db, writer: w, dialect: SQLite}
+		if err := db.PingContext(ctx); err != nil {
+			s.closePools()
 			return nil, fmt.Errorf("store: open %s: %w", path, err)
 		}
 		// A new database file is made readable by its owner only: it holds
@@ -153,6 +164,14 @@ func (s *DB) Close() error {
 		s.stopCheckpoints()
 	}
 	s.stmts.close()
+	s.wstmts.close()
+	return s.closePools()
+}
+
+func (s *DB) closePools() error {
+	if s.writer != s.db {
+		_ = s.writer.Close()
+	}
 	return s.db.Close()
 }
 
@@ -227,10 +246,10 @@ type conn struct {
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	c = c.bind(ctx)
-	if c.s.dialect == SQLite && !c.inTx() {
-		// A statement outside a transaction is one of its own (autocommit),
-		// and exec is how the store writes: it queues like one.
-		defer c.s.lockWriter()()
+	if !c.inTx() {
+		// exec is how the store writes: outside a transaction, as a
+		// transaction of its own on the writer.
+		c.q = c.s.writer
 	}
 	if st := c.prepared(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -272,6 +291,9 @@ func (c conn) inTx() bool {
 
 func (s *DB) c() conn { return conn{q: s.db, s: s} }
 
+// w is c for a statement that writes and returns rows (… RETURNING).
+func (s *DB) w() conn { return conn{q: s.writer, s: s} }
+
 // tx runs fn in one transaction, and writes the audit events attached to
 // ctx in the same transaction: a change and its record commit together or
 // not at all. Inside Atomically, fn runs in the transaction already open.
@@ -286,8 +308,7 @@ func (s *DB) tx(ctx context.Context, fn func(c conn) error) error {
 		}
 		return nil
 	}
-	defer s.lockWriter()()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -371,16 +392,6 @@ func (s *DB) checkpointer(interval time.Duration) (stop func()) {
 			wg.Wait()
 		})
 	}
-}
-
-// lockWriter takes the writer lock on SQLite (a no-op on PostgreSQL, whose
-// writers lock rows, not the database) and returns its release.
-func (s *DB) lockWriter() func() {
-	if s.dialect != SQLite {
-		return func() {}
-	}
-	s.writer.Lock()
-	return s.writer.Unlock
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

@@ -39,7 +39,7 @@ func (s *DB) TakeChallenge(ctx context.Context, sessionHash, challenge string, k
 	var ch mfa.Challenge
 	var k string
 	var created, expires int64
-	err := s.c().row(ctx, `DELETE FROM webauthn_challenges WHERE challenge = ? AND session_hash = ? AND kind = ? RETURNING `+challengeColumns,
+	err := s.w().row(ctx, `DELETE FROM webauthn_challenges WHERE challenge = ? AND session_hash = ? AND kind = ? RETURNING `+challengeColumns,
 		challenge, sessionHash, string(kind)).Scan(&ch.Challenge, &ch.SessionHash, &ch.UserID, &k, &ch.DeviceID, &ch.State, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mfa.Challenge{}, mfa.ErrNotFound
