@@ -118,6 +118,11 @@ type benchRun struct {
 	// serve at that cost if the server had them to itself.
 	ServerCPUms float64 `json:"server_cpu_ms_per_request,omitempty"`
 	CPUBoundRPS float64 `json:"cpu_bound_rps,omitempty"`
+	// MachineCPUms is the whole machine's busy CPU time per request
+	// (/proc/stat): server, load generator, PostgreSQL's processes and
+	// anything else running. MachineBusy is the share of the cores busy.
+	MachineCPUms float64 `json:"machine_cpu_ms_per_request,omitempty"`
+	MachineBusy  float64 `json:"machine_busy,omitempty"`
 }
 
 type benchStartup struct {
@@ -157,11 +162,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.db, "db", "", "postgres://… to run on PostgreSQL (a fresh schema is made there and dropped after); default a temporary SQLite file")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the server in this process instead of a child process")
 	fs.BoolVar(&o.fastHash, "fast-hash", false, "cheap argon2id parameters (for trying the tool; the figures then do not count)")
-	fs.IntVar(&o.startups, "startups", 5, "times to start `gatehouse serve` on an empty data dir and time /healthz (0 skips)")
+	fs.IntVar(&o.startups, "startups", 5, "times to start gatehouse serve on an empty data dir and time /healthz (0 skips)")
 	fs.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file (for scripts/benchplot)")
 	fs.IntVar(&o.perSource, "per-source", 10, "requests sent from one loopback source address before moving to the next")
 	fs.BoolVar(&o.serveChild, "serve-child", false, "internal: be the server child of a bench")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole bench process to this file (use with --in-process to see the server's costs)")
+	fs.Usage = func() { benchUsage(fs) }
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -287,6 +293,28 @@ func rssMiB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// machineCPU is the machine's busy and total CPU time in seconds, summed
+// over its cores (/proc/stat).
+func machineCPU() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:9] {
+		x, _ := strconv.ParseFloat(v, 64)
+		total += x / 100
+		if i != 3 && i != 4 { // idle, iowait
+			busy += x / 100
+		}
+	}
+	return busy, total
 }
 
 // cpuSeconds is a process's user + system CPU time (/proc/PID/stat).
@@ -524,6 +552,9 @@ func printRun(w io.Writer, r benchRun) {
 		r.DB, what, r.Users, rate, r.Requests, r.Errors, r.Seconds, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.RSSIdleMiB, r.RSSPeakMiB)
 	if r.ServerCPUms > 0 {
 		fmt.Fprintf(w, "  server CPU %.3f ms per request: %.0f req/s if it had the %d cores to itself\n", r.ServerCPUms, r.CPUBoundRPS, runtime.NumCPU())
+	}
+	if r.MachineCPUms > 0 {
+		fmt.Fprintf(w, "  machine CPU %.3f ms per request (server, load generator, database, anything else), cores %.0f%% busy\n", r.MachineCPUms, 100*r.MachineBusy)
 	}
 	if r.LoadAvg != "" {
 		fmt.Fprintf(w, "  load average after the phase: %s\n", r.LoadAvg)
@@ -811,6 +842,21 @@ func benchStartServer(ctx context.Context, o benchOptions, in *benchInstall) err
 	return nil
 }
 
+// benchUsage lists the flags a user sets (not the server child's).
+func benchUsage(fs *flag.FlagSet) {
+	out := fs.Output()
+	fmt.Fprintln(out, "Usage: gatehouse bench [flags]")
+	fmt.Fprintln(out, "Seeds users with authenticator apps and measures the MFA step, full sign-in, memory and start-up, all on loopback (docs/performance.md).")
+	show := flag.NewFlagSet("bench", flag.ContinueOnError)
+	show.SetOutput(out)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name != "serve-child" {
+			show.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	show.PrintDefaults()
+}
+
 // benchServeChild is the server child: args are DSN, data dir, first step
 // and optionally "fast"; the key comes in GATEHOUSE_KEY. It prints
 // "listening ADDR", then takes each line of standard input as the clock's
@@ -834,7 +880,10 @@ func benchServeChild(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer ln.Close()
-	app, err := server.Open(ctx, server.Config{DataDir: args[1], DB: args[0], Key: os.Getenv("GATEHOUSE_KEY"), BaseURL: "http://" + ln.Addr().String(),
+	// localhost, not the listener's IP address: WebAuthn is then on, as in
+	// a real installation, and the server has nothing to warn about.
+	baseURL := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	app, err := server.Open(ctx, server.Config{DataDir: args[1], DB: args[0], Key: os.Getenv("GATEHOUSE_KEY"), BaseURL: baseURL,
 		PasswordParams: &hp, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Now: func() time.Time { return stepTime(clock.Load()) }})
 	if err != nil {
@@ -1024,6 +1073,7 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 	var first atomic.Value
 	r.RSSIdleMiB = rssMiB(pid)
 	cpu0 := cpuSeconds(pid)
+	busy0, total0 := machineCPU()
 	stopRSS := rssSampler(pid)
 	start := time.Now()
 	deadline := start.Add(o.duration)
@@ -1063,6 +1113,7 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 	elapsed := time.Since(start)
 	r.RSSPeakMiB = stopRSS()
 	cpu := cpuSeconds(pid) - cpu0
+	busy1, total1 := machineCPU()
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		r.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
@@ -1081,6 +1132,10 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 		return
 	}
 	r.RPS = float64(len(got)-r.Errors) / elapsed.Seconds()
+	if total1 > total0 {
+		r.MachineCPUms = (busy1 - busy0) * 1000 / float64(len(got))
+		r.MachineBusy = (busy1 - busy0) / (total1 - total0)
+	}
 	if cpu > 0 {
 		r.ServerCPUms = cpu * 1000 / float64(len(got))
 		r.CPUBoundRPS = float64(runtime.NumCPU()) / (cpu / float64(len(got)))

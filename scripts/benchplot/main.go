@@ -42,6 +42,8 @@ type run struct {
 	LoadAvg    string  `json:"loadavg"`
 	CPUms      float64 `json:"server_cpu_ms_per_request"`
 	CPUBound   float64 `json:"cpu_bound_rps"`
+	MachineCPU float64 `json:"machine_cpu_ms_per_request"`
+	Busy       float64 `json:"machine_busy"`
 	DB         string  `json:"db"`
 	Users      int     `json:"users"`
 	TargetRate float64 `json:"target_rate"`
@@ -146,16 +148,20 @@ func markdown(reports []report) string {
 		if len(r.Runs) == 0 {
 			continue
 		}
-		b.WriteString("| phase | db | users | rate | requests | failed | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/request | CPU-bound req/s | server RSS idle / peak MiB | load avg |\n")
-		b.WriteString("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+		b.WriteString("| phase | db | users | rate | requests | failed | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/request | CPU-bound req/s | machine CPU ms/request | cores busy | server RSS idle / peak MiB | load avg |\n")
+		b.WriteString("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 		for _, x := range r.Runs {
 			rate := "max"
 			if x.TargetRate > 0 {
 				rate = fmt.Sprintf("%.0f/s", x.TargetRate)
 			}
 			phase := map[string]string{"mfa": "MFA step", "signin": "full sign-in"}[x.Kind]
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.1f / %.1f | %s |\n",
-				phase, x.DB, x.Users, rate, x.Requests, x.Errors, x.RPS, x.P50, x.P90, x.P99, x.Max, x.CPUms, x.CPUBound, x.RSSIdle, x.RSSPeak, x.LoadAvg)
+			machine, busy := "–", "–"
+			if x.MachineCPU > 0 {
+				machine, busy = fmt.Sprintf("%.3f", x.MachineCPU), fmt.Sprintf("%.0f %%", 100*x.Busy)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %s | %s | %.1f / %.1f | %s |\n",
+				phase, x.DB, x.Users, rate, x.Requests, x.Errors, x.RPS, x.P50, x.P90, x.P99, x.Max, x.CPUms, x.CPUBound, machine, busy, x.RSSIdle, x.RSSPeak, x.LoadAvg)
 		}
 		b.WriteString("\n")
 		var seeded []run
