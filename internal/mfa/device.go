@@ -135,6 +135,9 @@ var (
 // Store is what the mfa service needs from storage. Every method is one
 // transaction; the store enforces the invariants that need atomicity.
 type Store interface {
+	// Atomically runs fn in one transaction that every call made with the
+	// context it is given joins; all of them commit when fn returns nil.
+	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
 	// ListDevices returns the user's active devices, oldest first.
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
 	// GetDevice returns one device of the user, active or pending; ErrNotFound

@@ -224,42 +224,52 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 	if err != nil {
 		return Device{}, formatError(s.Params.Digits)
 	}
-	// Claimed (counted) before the check, so concurrent guesses cannot all
-	// pass one check (throttle.Limiter.Begin); anything but a wrong code
-	// takes the claim back.
-	attempt, err := s.Throttle.Begin(ctx, ThrottleKey(userID))
+	// One transaction, as for sign-in (account.Service.CompleteStep): the
+	// claim comes first and locks the account's throttle row, so concurrent
+	// confirmations are checked one after the other, each seeing the count
+	// the previous one left; a wrong code commits its count, anything else
+	// but success rolls back, which takes the claim back.
+	var active Device
+	var stepErr error
+	err = s.Store.Atomically(ctx, func(ctx context.Context) error {
+		attempt, err := s.Throttle.Begin(ctx, ThrottleKey(userID))
+		if err != nil {
+			return err
+		}
+		secret, err := s.Keys.Open(d.SecretKeyID, d.SecretCT, secretAAD(d.ID))
+		if err != nil {
+			return fmt.Errorf("open secret of device %s: %w", d.ID, err)
+		}
+		cur := s.step(now)
+		step, ok := totp.Verify(secret, code, s.Params, cur, Window)
+		if !ok {
+			// A code that belongs to a nearby time proves the user holds
+			// this secret: it is a wrong clock, not a guess, so it does not
+			// count against the throttle (which would otherwise hide this
+			// message behind growing waits).
+			if far, found := totp.Verify(secret, code, s.Params, cur, ClockSearchSteps); found {
+				return clockSkew(far-cur, s.Params.Period, now)
+			}
+			attempt.Failed()
+			if wait := attempt.Wait(); wait > 0 {
+				s.recordLock(ctx, userID, d, wait)
+				stepErr = throttle.LockedError(wait)
+				return nil
+			}
+			stepErr = errcode.New(errcode.InvalidCode, "That code is not right. Check that you scanned this page's QR code, then enter the code your app shows now.")
+			return nil
+		}
+		active, err = s.Store.Activate(s.audited(ctx, audit.CompleteVirtualMfaDeviceRegistration, userID, d), userID, id, step, step-cur, MaxTOTPDevices, now)
+		if err != nil {
+			return activationError(err, d, expired(),
+				fmt.Sprintf("This account already has %d authenticator apps, the most allowed.", MaxTOTPDevices))
+		}
+		return attempt.Succeeded(ctx)
+	})
 	if err != nil {
 		return Device{}, err
 	}
-	defer func() { _ = attempt.Refund(context.WithoutCancel(ctx)) }()
-	secret, err := s.Keys.Open(d.SecretKeyID, d.SecretCT, secretAAD(d.ID))
-	if err != nil {
-		return Device{}, fmt.Errorf("open secret of device %s: %w", d.ID, err)
-	}
-	cur := s.step(now)
-	step, ok := totp.Verify(secret, code, s.Params, cur, Window)
-	if !ok {
-		// A code that belongs to a nearby time proves the user holds this
-		// secret: it is a wrong clock, not a guess, so it does not count
-		// against the throttle (which would otherwise hide this message
-		// behind growing waits).
-		if far, found := totp.Verify(secret, code, s.Params, cur, ClockSearchSteps); found {
-			return Device{}, clockSkew(far-cur, s.Params.Period, now)
-		}
-		attempt.Failed()
-		if wait := attempt.Wait(); wait > 0 {
-			s.recordLock(ctx, userID, d, wait)
-			return Device{}, throttle.LockedError(wait)
-		}
-		return Device{}, errcode.New(errcode.InvalidCode, "That code is not right. Check that you scanned this page's QR code, then enter the code your app shows now.")
-	}
-	active, err := s.Store.Activate(s.audited(ctx, audit.CompleteVirtualMfaDeviceRegistration, userID, d), userID, id, step, step-cur, MaxTOTPDevices, now)
-	if err != nil {
-		return Device{}, activationError(err, d, expired(),
-			fmt.Sprintf("This account already has %d authenticator apps, the most allowed.", MaxTOTPDevices))
-	}
-	_ = attempt.Succeeded(ctx)
-	return active, nil
+	return active, stepErr
 }
 
 func clockSkew(steps, period int64, now time.Time) error {

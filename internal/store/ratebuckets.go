@@ -44,33 +44,46 @@ func (s *DB) UpdateBucket(ctx context.Context, key string, init throttle.Bucket,
 // another take changed the bucket between the read and the write.
 func (s *DB) casBucket(ctx context.Context, key string, init throttle.Bucket, apply func(throttle.Bucket) throttle.Bucket) (done bool, err error) {
 	c := s.c()
-	var res sql.Result
 	// The stored values, not the converted ones, are what the write
 	// compares against.
 	var tokens float64
 	var updated, limited int64
 	err = c.row(ctx, `SELECT tokens, updated_at, limited_since FROM rate_buckets WHERE key = ?`, key).Scan(&tokens, &updated, &limited)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		next := apply(init)
-		res, err = c.exec(ctx, `INSERT INTO rate_buckets (key, tokens, updated_at, limited_since) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			key, next.Tokens, ms(next.UpdatedAt), bucketLimited(next))
-	case err != nil:
+	found := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, err
-	default:
-		b := throttle.Bucket{Tokens: tokens, UpdatedAt: fromMS(updated)}
-		if limited != 0 {
-			b.LimitedSince = fromMS(limited)
+	}
+	var n int64
+	write := func(ctx context.Context) error {
+		var res sql.Result
+		var err error
+		if !found {
+			next := apply(init)
+			res, err = c.exec(ctx, `INSERT INTO rate_buckets (key, tokens, updated_at, limited_since) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+				key, next.Tokens, ms(next.UpdatedAt), bucketLimited(next))
+		} else {
+			b := throttle.Bucket{Tokens: tokens, UpdatedAt: fromMS(updated)}
+			if limited != 0 {
+				b.LimitedSince = fromMS(limited)
+			}
+			next := apply(b)
+			res, err = c.exec(ctx, `UPDATE rate_buckets SET tokens = ?, updated_at = ?, limited_since = ?
+				WHERE key = ? AND tokens = ? AND updated_at = ? AND limited_since = ?`,
+				next.Tokens, ms(next.UpdatedAt), bucketLimited(next), key, tokens, updated, limited)
 		}
-		next := apply(b)
-		res, err = c.exec(ctx, `UPDATE rate_buckets SET tokens = ?, updated_at = ?, limited_since = ?
-			WHERE key = ? AND tokens = ? AND updated_at = ? AND limited_since = ?`,
-			next.Tokens, ms(next.UpdatedAt), bucketLimited(next), key, tokens, updated, limited)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
 	}
-	if err != nil {
-		return false, err
+	// On SQLite the write joins the next group commit (group.go) instead
+	// of committing alone.
+	if s.group != nil {
+		err = s.group.do(ctx, write)
+	} else {
+		err = write(ctx)
 	}
-	n, err := res.RowsAffected()
 	return n == 1, err
 }
 

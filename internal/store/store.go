@@ -57,6 +57,8 @@ type DB struct {
 	wstmts stmtCache
 	// stopCheckpoints ends the SQLite checkpointer (Close).
 	stopCheckpoints func()
+	// group batches SQLite's Atomically transactions (group.go).
+	group *groupCommitter
 }
 
 // SQLiteDSN is the connection string for a SQLite file: WAL so readers do
@@ -119,6 +121,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// password hashes and sealed secrets.
 		_ = os.Chmod(path, 0o600)
 		s.stopCheckpoints = s.checkpointer(CheckpointEvery)
+		s.group = newGroupCommitter(s)
 		return s, nil
 	}
 }
@@ -160,6 +163,9 @@ func dsnSecrets(dsn string) []string {
 
 // Close closes the database.
 func (s *DB) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	if s.stopCheckpoints != nil {
 		s.stopCheckpoints()
 	}
@@ -329,10 +335,15 @@ func (s *DB) tx(ctx context.Context, fn func(c conn) error) error {
 // Atomically runs fn in one transaction: every call on this store made with
 // the context fn is given joins it, and they all commit when fn returns nil,
 // or none of them does. fn must not use the store from another goroutine,
-// and should be quick: on SQLite it holds the database's one write lock.
+// and should be quick: on SQLite it holds the database's one write lock,
+// and runs, batched with others, on the group committer's goroutine
+// (group.go): a panic in fn comes back to the caller.
 func (s *DB) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
 	if s.ctxTx(ctx) != nil {
 		return fn(ctx)
+	}
+	if s.group != nil {
+		return s.group.do(ctx, fn)
 	}
 	return s.tx(ctx, func(c conn) error {
 		return fn(context.WithValue(ctx, txKey{}, &ctxTx{s: s, tx: c.q.(*sql.Tx)}))
