@@ -211,7 +211,9 @@ func (s *Service) SignInPassword(ctx context.Context, oldToken, username, pw str
 			e.RetryAfterSeconds = 1
 			return Result{}, e
 		}
-		attempt.Failed()
+		if err := attempt.Failed(ctx); err != nil {
+			return Result{}, err
+		}
 		if u.ID != "" {
 			s.record(ctx, u, audit.CredentialVerification, audit.Failure, audit.Password, "")
 		} else {
@@ -442,12 +444,15 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 	}
 	// The closure returns an error only to roll everything back (the
 	// account is locked, or the database failed: then nothing was
-	// claimed); every answer the user gets is committed, with its
-	// outcome in res and stepErr.
+	// counted); every answer the user gets is committed, with its
+	// outcome in res and stepErr. The account's throttle is held, not
+	// claimed (throttle.Limiter.BeginHeld): the answer is checked and its
+	// outcome written in this transaction, so concurrent steps for one
+	// account are checked one after the other.
 	var res Result
 	var stepErr error
 	err = s.Store.Atomically(ctx, func(ctx context.Context) error {
-		attempt, err := s.Throttle.Begin(ctx, ThrottleKey(u.ID))
+		attempt, err := s.Throttle.BeginHeld(ctx, ThrottleKey(u.ID))
 		if err != nil {
 			return err
 		}
@@ -480,7 +485,9 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 // wrongAnswer records a wrong answer, already counted by its claim, and
 // returns what the user is told (stepErr), or an error to roll back.
 func (s *Service) wrongAnswer(ctx context.Context, sess Session, u User, attempt *throttle.Attempt, e *errcode.Error, credType string) (stepErr, err error) {
-	attempt.Failed()
+	if err := attempt.Failed(ctx); err != nil {
+		return nil, err
+	}
 	s.record(ctx, u, audit.CredentialVerification, audit.Failure, credType, e.Code)
 	n, err := s.Store.AddChallengeFailure(ctx, sess.IDHash)
 	if err != nil {
@@ -594,7 +601,9 @@ func (s *Service) ChangePassword(ctx context.Context, token, currentPassword, ne
 			if errors.Is(err, password.ErrBusy) {
 				return Result{}, err // not a wrong password: the web layer answers 503
 			}
-			attempt.Failed()
+			if err := attempt.Failed(ctx); err != nil {
+				return Result{}, err
+			}
 			if wait := attempt.Wait(); wait > 0 {
 				s.record(ctx, u, audit.ThrottleLock, audit.Failure, audit.Password, "locked for "+wait.String())
 				return Result{}, throttle.LockedError(wait)

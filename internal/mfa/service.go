@@ -225,14 +225,14 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 		return Device{}, formatError(s.Params.Digits)
 	}
 	// One transaction, as for sign-in (account.Service.CompleteStep): the
-	// claim comes first and locks the account's throttle row, so concurrent
-	// confirmations are checked one after the other, each seeing the count
-	// the previous one left; a wrong code commits its count, anything else
-	// but success rolls back, which takes the claim back.
+	// account's throttle is held first (throttle.Limiter.BeginHeld), so
+	// concurrent confirmations are checked one after the other, each
+	// seeing the count the previous one left; a wrong code commits its
+	// count, anything else but success rolls back.
 	var active Device
 	var stepErr error
 	err = s.Store.Atomically(ctx, func(ctx context.Context) error {
-		attempt, err := s.Throttle.Begin(ctx, ThrottleKey(userID))
+		attempt, err := s.Throttle.BeginHeld(ctx, ThrottleKey(userID))
 		if err != nil {
 			return err
 		}
@@ -250,7 +250,9 @@ func (s *Service) Confirm(ctx context.Context, userID, id, code string) (Device,
 			if far, found := totp.Verify(secret, code, s.Params, cur, ClockSearchSteps); found {
 				return clockSkew(far-cur, s.Params.Period, now)
 			}
-			attempt.Failed()
+			if err := attempt.Failed(ctx); err != nil {
+				return err
+			}
 			if wait := attempt.Wait(); wait > 0 {
 				s.recordLock(ctx, userID, d, wait)
 				stepErr = throttle.LockedError(wait)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"gatehouse/internal/throttle"
@@ -52,4 +54,45 @@ func (s *DB) RefundAttempt(ctx context.Context, key string, prev, claimed thrott
 		WHERE key = ? AND failures > 0`,
 		ms(claimed.LastFailure), ms(prev.LastFailure), ms(claimed.LockedUntil), ms(prev.LockedUntil), key)
 	return err
+}
+
+// throttleLockClass keeps HoldAttempts' advisory locks apart from any other
+// use of PostgreSQL's advisory locks in the same database (goose's, another
+// application's): the second half of the lock's key is the hash of the
+// throttle key. Two keys with one hash only wait for each other.
+const throttleLockClass = 0x67617465 // "gate"
+
+// errNoTransaction is a programming error: a hold outside a transaction
+// would end as soon as it was taken.
+var errNoTransaction = errors.New("store: HoldAttempts needs a transaction (store.Atomically)")
+
+// HoldAttempts implements throttle.AttemptStore. On PostgreSQL it takes a
+// transaction-scoped advisory lock on the key, which writes nothing (a
+// row lock would need the row, so a first guess would insert it and a
+// right answer delete it again); then it reads the state in a statement of
+// its own, whose snapshot, taken after the lock was granted, includes what
+// the previous holder committed. On SQLite the transaction already holds
+// the only writer, so the read is enough.
+func (s *DB) HoldAttempts(ctx context.Context, key string) (throttle.State, error) {
+	tx := s.ctxTx(ctx)
+	if tx == nil {
+		return throttle.State{}, errNoTransaction
+	}
+	c := conn{q: tx, s: s}
+	if s.dialect == Postgres {
+		if _, err := c.exec(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, throttleLockClass, key); err != nil {
+			return throttle.State{}, err
+		}
+	}
+	var st throttle.State
+	var last, locked int64
+	err := c.row(ctx, `SELECT failures, last_failure_at, locked_until FROM throttles WHERE key = ?`, key).Scan(&st.Failures, &last, &locked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return throttle.State{}, nil
+	}
+	if err != nil {
+		return throttle.State{}, err
+	}
+	st.LastFailure, st.LockedUntil = fromMS(last), fromMS(locked)
+	return st, nil
 }

@@ -35,6 +35,11 @@ type State struct {
 	LockedUntil time.Time
 }
 
+// IsZero reports a key with nothing stored.
+func (s State) IsZero() bool {
+	return s.Failures == 0 && s.LastFailure.IsZero() && s.LockedUntil.IsZero()
+}
+
 // Store keeps counters. AddFailure must be atomic across nodes: it increments
 // the counter (restarting at 1 when the last failure is older than forgetBefore)
 // and sets lockedUntil computed from the new count by lockFor.
