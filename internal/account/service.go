@@ -423,11 +423,11 @@ func (s *Service) CompleteMFA(ctx context.Context, token string, check func(ctx 
 // (ChallengeAttempts, then start over from the password) and against the
 // account's throttle; a malformed answer (Detail "format") counts for neither.
 //
-// The whole step is one transaction (Store.Atomically): the guess is claimed
-// first, which locks the account's throttle row (PostgreSQL) or the database
-// (SQLite), so concurrent answers for one account, on any number of nodes,
-// are checked one after the other and each sees the count and lock the
-// previous one left (throttle.Limiter.Begin). What the check writes (the
+// The whole step is one transaction (Store.Atomically): the account's
+// throttle is held first, by an advisory lock (PostgreSQL) or the database's
+// single writer (SQLite), so concurrent answers for one account, on any
+// number of nodes, are checked one after the other and each sees the count
+// and lock the previous one left (throttle.Limiter.BeginHeld). What the check writes (the
 // replay guard's compare-and-set, a used-up challenge), the session's new id
 // and the audit events then commit together: one commit on the busiest path
 // of sign-in instead of five.
@@ -445,10 +445,7 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 	// The closure returns an error only to roll everything back (the
 	// account is locked, or the database failed: then nothing was
 	// counted); every answer the user gets is committed, with its
-	// outcome in res and stepErr. The account's throttle is held, not
-	// claimed (throttle.Limiter.BeginHeld): the answer is checked and its
-	// outcome written in this transaction, so concurrent steps for one
-	// account are checked one after the other.
+	// outcome in res and stepErr.
 	var res Result
 	var stepErr error
 	err = s.Store.Atomically(ctx, func(ctx context.Context) error {

@@ -21,7 +21,7 @@ var copyTables = []tableSpec{
 	{name: "sessions", columns: []string{"id_hash", "user_id", "state", "created_at", "last_seen_at", "expires_at", "mfa_failures"}},
 	{name: "mfa_devices", columns: []string{"id", "user_id", "type", "name", "name_key", "status", "created_at", "activated_at", "last_used_at", "expires_at", "secret_key_id", "secret_ct", "last_step", "drift"}},
 	{name: "throttles", columns: []string{"key", "failures", "last_failure_at", "locked_until"}},
-	{name: "rate_buckets", columns: []string{"key", "tokens", "updated_at", "limited_since"}},
+	{name: "rate_buckets", columns: []string{"key", "tat", "refused"}},
 	{name: "meta", columns: []string{"key", "value"}},
 	{name: "settings", columns: []string{"key", "value", "updated_at"}},
 	{name: "audit_events", columns: append([]string{"id"}, strings.Split(auditColumns, ", ")...)},

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,6 +68,38 @@ func TestRateBucketSpendsEachTokenOnceAcrossConnections(t *testing.T) {
 		}
 		if tk, err := b.Take(ctx, "src:192.0.2.1"); err != nil || !tk.Allowed {
 			t.Fatalf("after sweep: %+v, %v", tk, err)
+		}
+	})
+}
+
+// TestTakeTokenIsSpend: the store's one-statement take gives what the
+// domain's Spend gives, step by step, over a random walk of takes on a few
+// keys with a clock that mostly moves on, sometimes stands still and
+// sometimes goes back (another node's).
+func TestTakeTokenIsSpend(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(1, 2))
+		const burst, refill = 4, 1500 * time.Millisecond
+		model := map[string]throttle.Bucket{}
+		now := t0
+		for i := range 400 {
+			switch r := rng.IntN(10); {
+			case r < 5:
+				now = now.Add(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			case r < 6:
+				now = now.Add(-time.Duration(rng.IntN(3000)) * time.Millisecond)
+			}
+			key := fmt.Sprintf("src:192.0.2.%d", rng.IntN(3))
+			got, err := db.TakeToken(ctx, key, now, burst, refill)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := throttle.Spend(model[key], now, burst, refill)
+			model[key] = want
+			if !got.TAT.Equal(want.TAT) || got.Refused != want.Refused {
+				t.Fatalf("take %d (%s at %v): store %+v, Spend %+v", i, key, now.Sub(t0), got, want)
+			}
 		}
 	})
 }

@@ -453,9 +453,8 @@ func (s *DB) Sweep(ctx context.Context, now time.Time) error {
 	if _, err := c.exec(ctx, `DELETE FROM throttles WHERE locked_until <= ? AND last_failure_at <= ?`, ms(now), ms(now.Add(-throttle.ForgetAfter))); err != nil {
 		return err
 	}
-	// A bucket untouched for as long as it takes to refill is full: the
-	// same as no row.
-	if _, err := c.exec(ctx, `DELETE FROM rate_buckets WHERE updated_at <= ?`, ms(now.Add(-throttle.SourceBurst*throttle.SourceRefill))); err != nil {
+	// A bucket whose TAT has passed is full: the same as no row.
+	if _, err := c.exec(ctx, `DELETE FROM rate_buckets WHERE tat <= ?`, ms(now)); err != nil {
 		return err
 	}
 	if _, err := c.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now)); err != nil {

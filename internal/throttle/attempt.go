@@ -22,10 +22,10 @@ type AttemptStore interface {
 	HoldAttempts(ctx context.Context, key string) (State, error)
 }
 
-// Attempt is one claimed guess. A wrong answer needs nothing more (it was
-// counted when claimed); Succeeded forgets the key, Refund takes the
-// guess back when the answer was no guess at all (malformed, expired,
-// the server busy).
+// Attempt is one claimed (Begin) or held (BeginHeld) guess. Failed counts
+// a wrong answer (a claimed one already was), Succeeded forgets the key,
+// Refund takes the guess back when the answer was no guess at all
+// (malformed, expired, the server busy).
 type Attempt struct {
 	l         *Limiter
 	key       string

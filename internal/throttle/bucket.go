@@ -23,20 +23,26 @@ const (
 	SourceRefill = 2 * time.Second
 )
 
-// Bucket is one source's token bucket.
+// Bucket is one source's bucket, kept as the generic cell rate algorithm
+// keeps it: one time instead of a token count and the time it was counted.
+// TAT (the theoretical arrival time) runs ahead of the clock by one refill
+// interval per request taken and falls back to the clock as the bucket
+// refills; the bucket is full when TAT is not after now, and a request is
+// allowed while TAT is at most burst−1 intervals ahead. A single time makes
+// the take one arithmetic comparison, which a store can do in the one
+// statement that also writes the result, on any number of nodes.
 type Bucket struct {
-	Tokens    float64
-	UpdatedAt time.Time
-	// LimitedSince is when the bucket ran dry (zero while it has tokens):
-	// the first refusal of a lock sets it, and only that one is audited.
-	LimitedSince time.Time
+	TAT time.Time
+	// Refused counts refusals since the last allowed request: the first
+	// (1) is the one that is audited.
+	Refused int
 }
 
-// BucketStore keeps buckets. UpdateBucket must read and write key's bucket
-// atomically across nodes: it passes apply the stored bucket (or init for a
-// new key) and stores what apply returns.
+// BucketStore keeps buckets. TakeToken must apply Spend to key's bucket
+// (the zero Bucket for a key it does not have) and store the result, as one
+// atomic step across nodes, and return the stored bucket.
 type BucketStore interface {
-	UpdateBucket(ctx context.Context, key string, init Bucket, apply func(Bucket) Bucket) error
+	TakeToken(ctx context.Context, key string, now time.Time, burst int, refill time.Duration) (Bucket, error)
 }
 
 // Take is the outcome of one request against a bucket.
@@ -58,7 +64,7 @@ type Buckets struct {
 	Refill time.Duration
 }
 
-func (b *Buckets) params() (float64, time.Duration) {
+func (b *Buckets) params() (int, time.Duration) {
 	burst, refill := b.Burst, b.Refill
 	if burst <= 0 {
 		burst = SourceBurst
@@ -66,39 +72,44 @@ func (b *Buckets) params() (float64, time.Duration) {
 	if refill <= 0 {
 		refill = SourceRefill
 	}
-	return float64(burst), refill
+	return burst, refill
 }
 
 // Take spends one token of key's bucket.
 func (b *Buckets) Take(ctx context.Context, key string) (Take, error) {
 	burst, refill := b.params()
 	now := b.Now()
-	var out Take
-	err := b.Store.UpdateBucket(ctx, key, Bucket{Tokens: burst, UpdatedAt: now}, func(cur Bucket) Bucket {
-		var next Bucket
-		next, out = Spend(cur, now, burst, refill)
-		return next
-	})
-	return out, err
+	next, err := b.Store.TakeToken(ctx, key, now, burst, refill)
+	if err != nil {
+		return Take{}, err
+	}
+	return Outcome(next, now, burst, refill), nil
 }
 
-// Spend refills cur up to now and takes one token when there is one. A
-// clock that went backwards (another node's) refills nothing.
-func Spend(cur Bucket, now time.Time, burst float64, refill time.Duration) (Bucket, Take) {
-	if elapsed := now.Sub(cur.UpdatedAt); elapsed > 0 {
-		cur.Tokens = math.Min(burst, cur.Tokens+float64(elapsed)/float64(refill))
-		cur.UpdatedAt = now
+// Spend takes one token from cur at now, when there is one. A clock behind
+// the one that last took (another node's) sees the bucket as much emptier
+// as it is behind; nodes whose clocks agree (TOTP needs that anyway) see
+// the same bucket.
+func Spend(cur Bucket, now time.Time, burst int, refill time.Duration) Bucket {
+	tat := cur.TAT
+	if tat.Before(now) {
+		tat = now
 	}
-	if cur.Tokens >= 1 {
-		cur.Tokens--
-		cur.LimitedSince = time.Time{}
-		return cur, Take{Allowed: true}
+	if tat.Sub(now) <= time.Duration(burst-1)*refill {
+		return Bucket{TAT: tat.Add(refill)}
 	}
-	t := Take{RetryAfter: time.Duration((1 - cur.Tokens) * float64(refill))}
-	if cur.LimitedSince.IsZero() {
-		cur.LimitedSince, t.NewlyLimited = now, true
+	return Bucket{TAT: cur.TAT, Refused: cur.Refused + 1}
+}
+
+// Outcome reads the result of a take from the bucket Spend returned.
+func Outcome(next Bucket, now time.Time, burst int, refill time.Duration) Take {
+	if next.Refused == 0 {
+		return Take{Allowed: true}
 	}
-	return cur, t
+	return Take{
+		RetryAfter:   next.TAT.Sub(now) - time.Duration(burst-1)*refill,
+		NewlyLimited: next.Refused == 1,
+	}
 }
 
 // SourceKey is the bucket key for a client address ("host:port" or a bare
