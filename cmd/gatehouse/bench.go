@@ -628,6 +628,15 @@ func benchSeed(ctx context.Context, o benchOptions, n int, stdout io.Writer) (*b
 	if db, err = store.Open(ctx, in.dsn); err != nil {
 		return in, err
 	}
+	// TLS to the database is a large share of the step's cost on
+	// PostgreSQL, so runs with it are labelled apart (and plotted apart).
+	if tls, err := db.Encrypted(ctx); err != nil {
+		db.Close()
+		return in, err
+	} else if tls {
+		in.kind = "postgres+tls"
+		fmt.Fprintln(stdout, "bench: the connection to PostgreSQL uses TLS (sslmode=prefer is pgx's default); add ?sslmode=disable to measure without it")
+	}
 	hash, err := password.NewHasher(in.hashP, 1).Hash(ctx, benchPassword)
 	if err != nil {
 		db.Close()

@@ -31,3 +31,15 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	return &DB{db: db, writer: db, dialect: Postgres}, nil
 }
+
+// Encrypted reports whether connections to the database use TLS (always
+// false for SQLite). pgx's default, sslmode=prefer, encrypts whenever the
+// server offers it, loopback included, which costs CPU on both ends.
+func (s *DB) Encrypted(ctx context.Context) (bool, error) {
+	if s.dialect != Postgres {
+		return false, nil
+	}
+	var ssl bool
+	err := s.c().row(ctx, `SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)`).Scan(&ssl)
+	return ssl, err
+}

@@ -344,8 +344,11 @@ func latency(img *image.RGBA, r image.Rectangle, runs []run) {
 }
 
 func shortDB(db string) string {
-	if db == "postgres" {
+	switch db {
+	case "postgres":
 		return "PG"
+	case "postgres+tls":
+		return "PG+TLS"
 	}
 	return "SQL"
 }
@@ -421,7 +424,7 @@ var glyphs = map[rune][5]uint8{
 	'K': {5, 5, 6, 5, 5}, 'L': {4, 4, 4, 4, 7}, 'M': {5, 7, 7, 5, 5}, 'N': {6, 5, 5, 5, 5}, 'O': {2, 5, 5, 5, 2},
 	'P': {6, 5, 6, 4, 4}, 'Q': {2, 5, 5, 6, 3}, 'R': {6, 5, 6, 5, 5}, 'S': {3, 4, 2, 1, 6}, 'T': {7, 2, 2, 2, 2},
 	'U': {5, 5, 5, 5, 7}, 'V': {5, 5, 5, 5, 2}, 'W': {5, 5, 7, 7, 5}, 'X': {5, 5, 2, 5, 5}, 'Y': {5, 5, 2, 2, 2},
-	'Z': {7, 1, 2, 4, 7}, '.': {0, 0, 0, 0, 2}, '/': {1, 1, 2, 4, 4}, '-': {0, 0, 7, 0, 0}, ' ': {},
+	'Z': {7, 1, 2, 4, 7}, '.': {0, 0, 0, 0, 2}, '/': {1, 1, 2, 4, 4}, '-': {0, 0, 7, 0, 0}, '+': {0, 2, 7, 2, 0}, ' ': {},
 }
 
 // text writes s at (x, y) with each font pixel scale×scale.
