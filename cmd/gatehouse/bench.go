@@ -71,6 +71,7 @@ type benchOptions struct {
 	users      []int
 	requests   int
 	duration   time.Duration
+	warmup     time.Duration
 	rate       float64
 	workers    int
 	signins    int
@@ -112,6 +113,9 @@ type benchRun struct {
 	// LoadAvg is /proc/loadavg after the phase: other work on the machine
 	// (above the bench's own) shows up here and in the figures.
 	LoadAvg string `json:"loadavg,omitempty"`
+	// WarmupExcluded requests, started within --warmup of the phase's
+	// start, are left out of the latency percentiles (not the rate).
+	WarmupExcluded int `json:"warmup_excluded,omitempty"`
 	// ServerCPUms is the server process's CPU time (user + system) per
 	// request during the phase: unlike req/s it hardly depends on what else
 	// runs on the machine. CPUBoundRPS is what the machine's cores would
@@ -156,6 +160,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	users := fs.String("users", "1000", "seeded users (with one authenticator app each); a comma list runs each size on a fresh installation")
 	fs.IntVar(&o.requests, "requests", 20000, "MFA-step requests per user count (upper bound); 0 measures start-up only")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "upper bound on each load phase")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "requests started in this first part of a phase count in its throughput but not its latency percentiles (the server's database connections and caches warming up)")
 	fs.Float64Var(&o.rate, "rate", 0, "fixed request rate per second (0: as fast as the server answers); latency then counts from each request's scheduled time")
 	fs.IntVar(&o.workers, "workers", 16, "concurrent clients (with --rate: the most requests in flight, 128 unless given)")
 	fs.IntVar(&o.signins, "signins", 100, "full sign-ins (password + code) per user count; 0 skips them")
@@ -187,8 +192,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.rate > 0 && !flagSet(fs, "workers", "") {
 		o.workers = 128 // open loop: enough in flight that a slow answer does not delay the schedule
 	}
-	if o.workers < 1 || o.requests < 0 || o.duration <= 0 || o.perSource < 1 {
-		return errors.New("bench: --workers, --duration and --per-source must be positive, --requests not negative")
+	if o.workers < 1 || o.requests < 0 || o.duration <= 0 || o.perSource < 1 || o.warmup < 0 {
+		return errors.New("bench: --workers, --duration and --per-source must be positive, --requests and --warmup not negative")
 	}
 	if o.db != "" && !strings.HasPrefix(o.db, "postgres://") && !strings.HasPrefix(o.db, "postgresql://") {
 		return errors.New("bench: --db takes a postgres:// URL (SQLite is the default, in a temporary folder)")
@@ -508,6 +513,9 @@ func benchOneSize(ctx context.Context, o benchOptions, n int, stdout io.Writer) 
 	}
 	in.store.Close()
 	in.store = nil
+	if err := benchSettle(ctx, in); err != nil {
+		return nil, fmt.Errorf("bench: vacuum after seeding: %w", err)
+	}
 	if err := benchStartServer(ctx, o, in); err != nil {
 		return nil, err
 	}
@@ -550,6 +558,9 @@ func printRun(w io.Writer, r benchRun) {
 	}
 	fmt.Fprintf(w, "%s %s, %d users, rate %s: %d requests (%d failed) in %.2f s = %.0f req/s; latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; server RSS idle %.1f MiB, peak %.1f MiB\n",
 		r.DB, what, r.Users, rate, r.Requests, r.Errors, r.Seconds, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.RSSIdleMiB, r.RSSPeakMiB)
+	if r.WarmupExcluded > 0 {
+		fmt.Fprintf(w, "  latency leaves out the %d requests of the warm-up (--warmup)\n", r.WarmupExcluded)
+	}
 	if r.ServerCPUms > 0 {
 		fmt.Fprintf(w, "  server CPU %.3f ms per request: %.0f req/s if it had the %d cores to itself\n", r.ServerCPUms, r.CPUBoundRPS, runtime.NumCPU())
 	}
@@ -747,6 +758,40 @@ func benchDBBytes(ctx context.Context, in *benchInstall) (int64, error) {
 	err = db.QueryRowContext(ctx, `SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
 		WHERE s.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n)
 	return n.Int64, err
+}
+
+// benchSettle does on PostgreSQL what anyone does after a bulk load:
+// VACUUM (ANALYZE) the seeded tables. Otherwise autovacuum and the first
+// reads of each new row (setting its hint bits, which writes the page) run
+// during the measured phase, and show as its slowest requests.
+func benchSettle(ctx context.Context, in *benchInstall) error {
+	if in.kind == "sqlite" {
+		return nil
+	}
+	db, err := sql.Open("pgx", in.dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, pgx.Identifier{t}.Sanitize())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(tables) == 0 {
+		return err
+	}
+	_, err = db.ExecContext(ctx, "VACUUM (ANALYZE) "+strings.Join(tables, ", "))
+	return err
 }
 
 // benchStartServer starts the server on the seeded installation, in this
@@ -1078,6 +1123,7 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 	job func(c *benchClient, k int) error, skip func(k int)) {
 	lat := make([]time.Duration, total)
 	done := make([]bool, total)
+	warm := make([]bool, total)
 	var next, failed atomic.Int64
 	var first atomic.Value
 	r.RSSIdleMiB = rssMiB(pid)
@@ -1110,7 +1156,7 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 					return // bounded in time, even when the server falls behind a fixed rate
 				}
 				err := job(c, k)
-				lat[k], done[k] = time.Since(t0), true
+				lat[k], done[k], warm[k] = time.Since(t0), true, t0.Sub(start) < o.warmup
 				if err != nil {
 					failed.Add(1)
 					first.CompareAndSwap(nil, err.Error())
@@ -1126,13 +1172,21 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		r.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
-	var got []time.Duration
+	var got, measured []time.Duration
 	for k := range total {
 		if done[k] {
 			got = append(got, lat[k])
+			if !warm[k] {
+				measured = append(measured, lat[k])
+			}
 		}
 	}
-	slices.Sort(got)
+	// A phase shorter than the warm-up keeps all its requests.
+	if len(measured) > 0 {
+		r.WarmupExcluded = len(got) - len(measured)
+	} else {
+		measured = got
+	}
 	r.Requests, r.Errors, r.Seconds = len(got), int(failed.Load()), elapsed.Seconds()
 	if f, ok := first.Load().(string); ok {
 		r.FirstError = f
@@ -1149,8 +1203,11 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 		r.ServerCPUms = cpu * 1000 / float64(len(got))
 		r.CPUBoundRPS = float64(runtime.NumCPU()) / (cpu / float64(len(got)))
 	}
-	pct := func(p int) float64 { return float64(got[min(len(got)-1, len(got)*p/100)].Microseconds()) / 1000 }
-	r.P50ms, r.P90ms, r.P99ms, r.MaxMs = pct(50), pct(90), pct(99), float64(got[len(got)-1].Microseconds())/1000
+	slices.Sort(measured)
+	pct := func(p int) float64 {
+		return float64(measured[min(len(measured)-1, len(measured)*p/100)].Microseconds()) / 1000
+	}
+	r.P50ms, r.P90ms, r.P99ms, r.MaxMs = pct(50), pct(90), pct(99), float64(measured[len(measured)-1].Microseconds())/1000
 }
 
 func benchMFA(ctx context.Context, o benchOptions, in *benchInstall, sessions []string, r *benchRun) error {

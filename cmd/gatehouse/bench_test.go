@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gatehouse/internal/testenv"
 )
 
 // A small in-process run of `gatehouse bench`: it must seed, drive both
@@ -54,5 +56,35 @@ func TestBenchRefusesARemoteDatabase(t *testing.T) {
 	err := run(context.Background(), []string{"bench", "--db", "postgres://u@db.example.com/x"}, nil, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("err = %v, want a loopback refusal", err)
+	}
+}
+
+// The same on PostgreSQL: a schema of its own, seeded, vacuumed and
+// dropped again; runs are labelled by whether the connection uses TLS.
+func TestBenchSmallRunOnPostgres(t *testing.T) {
+	base := testenv.PostgresURL()
+	testenv.PostgresDSN(t) // skips (or fails under GATEHOUSE_TEST_STRICT) without PostgreSQL
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--in-process", "--fast-hash", "--startups", "0", "--db", base,
+		"--users", "64", "--requests", "200", "--signins", "3", "--workers", "4", "--json", out}, nil, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2 {
+		t.Fatalf("%d runs, want 2:\n%s", len(rep.Runs), stdout.String())
+	}
+	for _, r := range rep.Runs {
+		if r.Errors != 0 || r.RPS <= 0 || (r.DB != "postgres" && r.DB != "postgres+tls") {
+			t.Errorf("run %+v: want no failures, db postgres or postgres+tls", r)
+		}
 	}
 }

@@ -51,6 +51,7 @@ type run struct {
 	P50        float64 `json:"p50_ms"`
 	P90        float64 `json:"p90_ms"`
 	P99        float64 `json:"p99_ms"`
+	Warmup     int     `json:"warmup_excluded"`
 }
 
 type report struct {
@@ -148,8 +149,8 @@ func markdown(reports []report) string {
 		if len(r.Runs) == 0 {
 			continue
 		}
-		b.WriteString("| phase | db | users | rate | requests | failed | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/request | CPU-bound req/s | machine CPU ms/request | cores busy | server RSS idle / peak MiB | load avg |\n")
-		b.WriteString("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+		b.WriteString("| phase | db | users | rate | requests | failed | req/s | p50 ms | p90 ms | p99 ms | max ms | warm-up left out | server CPU ms/request | CPU-bound req/s | machine CPU ms/request | cores busy | server RSS idle / peak MiB | load avg |\n")
+		b.WriteString("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 		for _, x := range r.Runs {
 			rate := "max"
 			if x.TargetRate > 0 {
@@ -160,8 +161,8 @@ func markdown(reports []report) string {
 			if x.MachineCPU > 0 {
 				machine, busy = fmt.Sprintf("%.3f", x.MachineCPU), fmt.Sprintf("%.0f %%", 100*x.Busy)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %s | %s | %.1f / %.1f | %s |\n",
-				phase, x.DB, x.Users, rate, x.Requests, x.Errors, x.RPS, x.P50, x.P90, x.P99, x.Max, x.CPUms, x.CPUBound, machine, busy, x.RSSIdle, x.RSSPeak, x.LoadAvg)
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %.3f | %.0f | %s | %s | %.1f / %.1f | %s |\n",
+				phase, x.DB, x.Users, rate, x.Requests, x.Errors, x.RPS, x.P50, x.P90, x.P99, x.Max, x.Warmup, x.CPUms, x.CPUBound, machine, busy, x.RSSIdle, x.RSSPeak, x.LoadAvg)
 		}
 		b.WriteString("\n")
 		var seeded []run
