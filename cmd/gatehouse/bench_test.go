@@ -16,23 +16,9 @@ import (
 // phases without a failed request, and write JSON that benchplot reads. No
 // figure is checked (never a timing in a unit test).
 func TestBenchSmallRun(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "bench.json")
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--in-process", "--fast-hash", "--startups", "0",
-		"--users", "64,80", "--requests", "300", "--signins", "5", "--workers", "4", "--json", out}, nil, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("bench: %v\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep benchReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep, stdout := smallBench(t, "--users", "64,80", "--requests", "300", "--signins", "5")
 	if len(rep.Runs) != 4 {
-		t.Fatalf("%d runs, want 4 (MFA step and sign-in for two sizes):\n%s", len(rep.Runs), stdout.String())
+		t.Fatalf("%d runs, want 4 (MFA step and sign-in for two sizes):\n%s", len(rep.Runs), stdout)
 	}
 	for _, r := range rep.Runs {
 		want := 300
@@ -46,9 +32,30 @@ func TestBenchSmallRun(t *testing.T) {
 			t.Errorf("run %+v: no database size", r)
 		}
 	}
-	if !strings.Contains(stdout.String(), "MFA step") {
-		t.Errorf("output:\n%s", stdout.String())
+	if !strings.Contains(stdout, "MFA step") {
+		t.Errorf("output:\n%s", stdout)
 	}
+}
+
+// smallBench runs `gatehouse bench` in-process with cheap hashing and 4
+// workers, and returns the JSON it wrote and what it printed.
+func smallBench(t *testing.T, args ...string) (benchReport, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout, stderr bytes.Buffer
+	args = append([]string{"bench", "--in-process", "--fast-hash", "--startups", "0", "--workers", "4", "--json", out}, args...)
+	if err := run(context.Background(), args, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep, stdout.String()
 }
 
 func TestBenchRefusesARemoteDatabase(t *testing.T) {
@@ -64,23 +71,9 @@ func TestBenchRefusesARemoteDatabase(t *testing.T) {
 func TestBenchSmallRunOnPostgres(t *testing.T) {
 	base := testenv.PostgresURL()
 	testenv.PostgresDSN(t) // skips (or fails under GATEHOUSE_TEST_STRICT) without PostgreSQL
-	out := filepath.Join(t.TempDir(), "bench.json")
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--in-process", "--fast-hash", "--startups", "0", "--db", base,
-		"--users", "64", "--requests", "200", "--signins", "3", "--workers", "4", "--json", out}, nil, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("bench: %v\n%s\n%s", err, stdout.String(), stderr.String())
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep benchReport
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep, stdout := smallBench(t, "--db", base, "--users", "64", "--requests", "200", "--signins", "3")
 	if len(rep.Runs) != 2 {
-		t.Fatalf("%d runs, want 2:\n%s", len(rep.Runs), stdout.String())
+		t.Fatalf("%d runs, want 2:\n%s", len(rep.Runs), stdout)
 	}
 	for _, r := range rep.Runs {
 		if r.Errors != 0 || r.RPS <= 0 || (r.DB != "postgres" && r.DB != "postgres+tls") {
