@@ -160,7 +160,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	users := fs.String("users", "1000", "seeded users (with one authenticator app each); a comma list runs each size on a fresh installation")
 	fs.IntVar(&o.requests, "requests", 20000, "MFA-step requests per user count (upper bound); 0 measures start-up only")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "upper bound on each load phase")
-	fs.DurationVar(&o.warmup, "warmup", time.Second, "requests started in this first part of a phase count in its throughput but not its latency percentiles (the server's database connections and caches warming up)")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "requests started in this first part of the MFA-step phase count in its throughput but not its latency percentiles (the server's database connections and caches warming up)")
 	fs.Float64Var(&o.rate, "rate", 0, "fixed request rate per second (0: as fast as the server answers); latency then counts from each request's scheduled time")
 	fs.IntVar(&o.workers, "workers", 16, "concurrent clients (with --rate: the most requests in flight, 128 unless given)")
 	fs.IntVar(&o.signins, "signins", 100, "full sign-ins (password + code) per user count; 0 skips them")
@@ -1244,6 +1244,8 @@ func benchSignIns(ctx context.Context, o benchOptions, in *benchInstall, fromRou
 	order := newUserOrder(o.signins, n)
 	// Rounds here count from the MFA phase's last one: the clock is there.
 	clock := &clockMover{base: in.base + fromRound - 1, set: in.setClock, order: order}
+	// The server is warm from the MFA phase just before: every sign-in counts.
+	o.warmup = 0
 	benchLoad(ctx, o, r.Workers, o.signins, 0, in.pid, r, func(c *benchClient, k int) error {
 		defer order.done(k)
 		if err := order.wait(ctx, k); err != nil {
