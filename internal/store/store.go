@@ -386,23 +386,32 @@ func (s *DB) ctxTx(ctx context.Context) *sql.Tx {
 }
 
 // CheckpointEvery is how often a SQLite store copies its write-ahead log
-// into the database file.
-const CheckpointEvery = 200 * time.Millisecond
+// into the database file while it is being written, and checkpointIdle how
+// often it looks when nothing was written since the last look. Many small
+// checkpoints beat fewer big ones: at 2,375 MFA steps a second, p99 was
+// 42 ms with a checkpoint every 2 s, 21 ms every 200 ms and 7 ms every
+// 50 ms, at the same throughput (each checkpoint competes with requests
+// for the two cores and the disk while it runs, and requests queue behind
+// a long one).
+const (
+	CheckpointEvery = 50 * time.Millisecond
+	checkpointIdle  = 500 * time.Millisecond
+)
 
 // checkpointer copies the WAL into the database every interval, from a
 // goroutine of its own. SQLite's automatic checkpoint would run in the
 // commit that crosses its threshold, inside the writer lock, so every
-// writer queued behind it; a passive checkpoint here never blocks writers,
-// and a page written many times in the interval is copied once. It
-// returns a function that stops it and waits for it to finish.
+// writer queued behind it; a passive checkpoint here never blocks writers.
+// It returns a function that stops it and waits for it to finish.
 func (s *DB) checkpointer(interval time.Duration) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(interval)
+		t := time.NewTimer(interval)
 		defer t.Stop()
+		last := -1
 		for {
 			select {
 			case <-done:
@@ -411,8 +420,17 @@ func (s *DB) checkpointer(interval time.Duration) (stop func()) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				// An error (the database busy or gone) is retried at the next
 				// tick; the automatic checkpoint remains the backstop.
-				_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+				var busy, frames, copied int
+				err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
 				cancel()
+				// The same log as at the last look: nothing was written, so an
+				// idle server need not wake twenty times a second.
+				next := interval
+				if err == nil && frames == last {
+					next = checkpointIdle
+				}
+				last = frames
+				t.Reset(next)
 			}
 		}
 	}()
