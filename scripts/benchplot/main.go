@@ -79,7 +79,7 @@ var (
 	black = color.RGBA{0, 0, 0, 255}
 	grey  = color.RGBA{200, 200, 200, 255}
 	// One colour per database, and per percentile.
-	dbColour  = map[string]color.RGBA{"sqlite": {31, 119, 180, 255}, "postgres": {214, 39, 40, 255}}
+	dbColour  = map[string]color.RGBA{"sqlite": {31, 119, 180, 255}, "postgres": {214, 39, 40, 255}, "postgres+tls": {140, 86, 75, 255}}
 	pctColour = []color.RGBA{{44, 160, 44, 255}, {255, 127, 14, 255}, {148, 103, 189, 255}}
 )
 
@@ -114,7 +114,7 @@ func main() {
 	if len(mfa) == 0 {
 		fail(fmt.Errorf("no MFA-step runs in %v", flag.Args()))
 	}
-	img := image.NewRGBA(image.Rect(0, 0, 1200, 520))
+	img := image.NewRGBA(image.Rect(0, 0, 1200, 540))
 	fill(img, img.Rect, white)
 	throughput(img, image.Rect(70, 50, 560, 450), mfa)
 	latency(img, image.Rect(680, 50, 1170, 450), mfa)
@@ -303,7 +303,7 @@ func lighter(c color.RGBA) color.RGBA {
 // latency draws p50/p90/p99 bars for each run, labelled DB/USERS/RATE.
 func latency(img *image.RGBA, r image.Rectangle, runs []run) {
 	text(img, r.Min.X, r.Min.Y-35, "MFA STEP LATENCY MS P50 P90 P99", black, 2)
-	text(img, r.Min.X, r.Min.Y-18, "LOG SCALE", black, 2)
+	text(img, r.Min.X, r.Min.Y-18, "LOG SCALE. UNDER EACH: DB, USERS, REQUESTS/S", black, 2)
 	maxMs := 1.0
 	for _, x := range runs {
 		maxMs = max(maxMs, x.P99)
@@ -330,9 +330,14 @@ func latency(img *image.RGBA, r image.Rectangle, runs []run) {
 			h := scale(v)
 			fill(img, image.Rect(x0+j*bw, r.Max.Y-h, x0+(j+1)*bw-1, r.Max.Y), pctColour[j])
 		}
-		label := []string{strings.ToUpper(shortDB(x.DB)), shortUsers(x.Users), "MAX"}
+		// Short enough for a slot: the database, users, the rate per
+		// second (K for thousands) and, for TLS to the database, TLS.
+		label := []string{shortDB(x.DB), shortUsers(x.Users), "MAX"}
 		if x.TargetRate > 0 {
-			label[2] = fmt.Sprintf("%.0f/S", x.TargetRate)
+			label[2] = shortUsers(int(x.TargetRate))
+		}
+		if x.DB == "postgres+tls" {
+			label = append(label, "TLS")
 		}
 		for k, s := range label {
 			text(img, x0, r.Max.Y+8+k*14, s, black, 2)
@@ -349,7 +354,7 @@ func shortDB(db string) string {
 	case "postgres":
 		return "PG"
 	case "postgres+tls":
-		return "PG+TLS"
+		return "PG"
 	}
 	return "SQL"
 }
@@ -425,7 +430,7 @@ var glyphs = map[rune][5]uint8{
 	'K': {5, 5, 6, 5, 5}, 'L': {4, 4, 4, 4, 7}, 'M': {5, 7, 7, 5, 5}, 'N': {6, 5, 5, 5, 5}, 'O': {2, 5, 5, 5, 2},
 	'P': {6, 5, 6, 4, 4}, 'Q': {2, 5, 5, 6, 3}, 'R': {6, 5, 6, 5, 5}, 'S': {3, 4, 2, 1, 6}, 'T': {7, 2, 2, 2, 2},
 	'U': {5, 5, 5, 5, 7}, 'V': {5, 5, 5, 5, 2}, 'W': {5, 5, 7, 7, 5}, 'X': {5, 5, 2, 5, 5}, 'Y': {5, 5, 2, 2, 2},
-	'Z': {7, 1, 2, 4, 7}, '.': {0, 0, 0, 0, 2}, '/': {1, 1, 2, 4, 4}, '-': {0, 0, 7, 0, 0}, '+': {0, 2, 7, 2, 0}, ' ': {},
+	'Z': {7, 1, 2, 4, 7}, '.': {0, 0, 0, 0, 2}, '/': {1, 1, 2, 4, 4}, '-': {0, 0, 7, 0, 0}, '+': {0, 2, 7, 2, 0}, ',': {0, 0, 0, 2, 4}, ' ': {},
 }
 
 // text writes s at (x, y) with each font pixel scale×scale.
