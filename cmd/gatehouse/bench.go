@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -116,6 +117,9 @@ type benchRun struct {
 	// WarmupExcluded requests, started within --warmup of the phase's
 	// start, are left out of the latency percentiles (not the rate).
 	WarmupExcluded int `json:"warmup_excluded,omitempty"`
+	// WarmupKept: the phase was shorter than --warmup, so its latency
+	// counts every request, warm-up included.
+	WarmupKept bool `json:"warmup_kept,omitempty"`
 	// ServerCPUms is the server process's CPU time (user + system) per
 	// request during the phase: unlike req/s it hardly depends on what else
 	// runs on the machine. CPUBoundRPS is what the machine's cores would
@@ -162,7 +166,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "upper bound on each load phase")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "requests started in this first part of the MFA-step phase count in its throughput but not its latency percentiles (the server's database connections and caches warming up)")
 	fs.Float64Var(&o.rate, "rate", 0, "fixed request rate per second (0: as fast as the server answers); latency then counts from each request's scheduled time")
-	fs.IntVar(&o.workers, "workers", 16, "concurrent clients (with --rate: the most requests in flight, 128 unless given)")
+	fs.IntVar(&o.workers, "workers", 16, "concurrent clients (with --rate: the most requests in flight, 128 unless given); needs at least 4 users per client")
 	fs.IntVar(&o.signins, "signins", 100, "full sign-ins (password + code) per user count; 0 skips them")
 	fs.StringVar(&o.db, "db", "", "postgres://… to run on PostgreSQL (a fresh schema is made there and dropped after); default a temporary SQLite file")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the server in this process instead of a child process")
@@ -192,8 +196,33 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.rate > 0 && !flagSet(fs, "workers", "") {
 		o.workers = 128 // open loop: enough in flight that a slow answer does not delay the schedule
 	}
-	if o.workers < 1 || o.requests < 0 || o.duration <= 0 || o.perSource < 1 || o.warmup < 0 {
-		return errors.New("bench: --workers, --duration and --per-source must be positive, --requests and --warmup not negative")
+	for _, c := range []struct {
+		bad  bool
+		flag string
+		rule string
+		val  any
+	}{
+		{o.workers < 1, "workers", "at least 1", o.workers},
+		{o.duration <= 0, "duration", "positive", o.duration},
+		{o.perSource < 1, "per-source", "at least 1", o.perSource},
+		{o.requests < 0, "requests", "0 or more", o.requests},
+		{o.signins < 0, "signins", "0 or more", o.signins},
+		{o.startups < 0, "startups", "0 or more", o.startups},
+		{o.warmup < 0, "warmup", "0 or more", o.warmup},
+		{o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0), "rate", "0 (as fast as answers come) or a positive rate", o.rate},
+	} {
+		if c.bad {
+			return fmt.Errorf("bench: --%s must be %s, not %v", c.flag, c.rule, c.val)
+		}
+	}
+	if o.requests == 0 && o.startups == 0 {
+		return errors.New("bench: nothing to measure: --requests and --startups are both 0")
+	}
+	if o.requests > 0 {
+		// Checked before seeding: each user takes one code per round.
+		if n := slices.Min(o.users); n < 4*o.workers {
+			return fmt.Errorf("bench: --users %d is too few for %d workers (each user takes one code per round; need at least %d)", n, o.workers, 4*o.workers)
+		}
 	}
 	if o.db != "" && !strings.HasPrefix(o.db, "postgres://") && !strings.HasPrefix(o.db, "postgresql://") {
 		return errors.New("bench: --db takes a postgres:// URL (SQLite is the default, in a temporary folder)")
@@ -366,6 +395,9 @@ func benchStartups(ctx context.Context, n int) (*benchStartup, error) {
 	s := slices.Clone(st.Ms)
 	slices.Sort(s)
 	st.MedianMs, st.MaxMs = s[len(s)/2], s[len(s)-1]
+	if len(s)%2 == 0 {
+		st.MedianMs = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	st.IdleRSSMx = slices.Max(st.IdleRSS)
 	return st, nil
 }
@@ -560,6 +592,8 @@ func printRun(w io.Writer, r benchRun) {
 		r.DB, what, r.Users, rate, r.Requests, r.Errors, r.Seconds, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.RSSIdleMiB, r.RSSPeakMiB)
 	if r.WarmupExcluded > 0 {
 		fmt.Fprintf(w, "  latency leaves out the %d requests of the warm-up (--warmup)\n", r.WarmupExcluded)
+	} else if r.WarmupKept {
+		fmt.Fprintln(w, "  latency includes the warm-up: the phase was shorter than --warmup (send more --requests to leave it out)")
 	}
 	if r.ServerCPUms > 0 {
 		fmt.Fprintf(w, "  server CPU %.3f ms per request: %.0f req/s if it had the %d cores to itself\n", r.ServerCPUms, r.CPUBoundRPS, runtime.NumCPU())
@@ -1181,11 +1215,12 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 			}
 		}
 	}
-	// A phase shorter than the warm-up keeps all its requests.
+	// A phase shorter than the warm-up keeps all its requests (and says so).
 	if len(measured) > 0 {
 		r.WarmupExcluded = len(got) - len(measured)
 	} else {
 		measured = got
+		r.WarmupKept = o.warmup > 0
 	}
 	r.Requests, r.Errors, r.Seconds = len(got), int(failed.Load()), elapsed.Seconds()
 	if f, ok := first.Load().(string); ok {
@@ -1195,13 +1230,18 @@ func benchLoad(ctx context.Context, o benchOptions, workers, total int, rate flo
 		return
 	}
 	r.RPS = float64(len(got)-r.Errors) / elapsed.Seconds()
-	if total1 > total0 {
-		r.MachineCPUms = (busy1 - busy0) * 1000 / float64(len(got))
-		r.MachineBusy = (busy1 - busy0) / (total1 - total0)
-	}
 	if cpu > 0 {
 		r.ServerCPUms = cpu * 1000 / float64(len(got))
 		r.CPUBoundRPS = float64(runtime.NumCPU()) / (cpu / float64(len(got)))
+	}
+	// /proc/stat's totals are counted at the scheduler tick, and a core that
+	// is busy for less than a tick between idle periods (a tickless kernel
+	// stops the tick when idle) may never be counted: under light load they
+	// can read less than the server's own CPU time (/proc/PID/stat, which
+	// is exact). Such a reading is left out rather than reported wrong.
+	if machine := (busy1 - busy0) * 1000 / float64(len(got)); total1 > total0 && machine >= r.ServerCPUms {
+		r.MachineCPUms = machine
+		r.MachineBusy = (busy1 - busy0) / (total1 - total0)
 	}
 	slices.Sort(measured)
 	pct := func(p int) float64 {

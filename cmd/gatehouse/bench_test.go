@@ -81,3 +81,37 @@ func TestBenchSmallRunOnPostgres(t *testing.T) {
 		}
 	}
 }
+
+// Bad flags fail before anything is seeded, with a message that names the
+// flag at fault.
+func TestBenchRefusesBadFlagsByName(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "-5"}, "--rate"},
+		{[]string{"--rate", "NaN"}, "--rate"},
+		{[]string{"--signins", "-1"}, "--signins"},
+		{[]string{"--startups", "-1"}, "--startups"},
+		{[]string{"--requests", "-1"}, "--requests"},
+		{[]string{"--workers", "0"}, "--workers"},
+		{[]string{"--warmup", "-1s"}, "--warmup"},
+		{[]string{"--per-source", "0"}, "--per-source"},
+		{[]string{"--duration", "0s"}, "--duration"},
+		{[]string{"--users", "10", "--workers", "16"}, "too few for 16 workers"},
+		{[]string{"--users", "100,10", "--workers", "4"}, "--users 10 is too few"},
+		{[]string{"--requests", "0", "--startups", "0"}, "nothing to measure"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"bench"}, tt.args...), nil, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tt.want)
+			}
+			if strings.Contains(stdout.String(), "seeding") {
+				t.Errorf("seeded before refusing:\n%s", stdout.String())
+			}
+		})
+	}
+}
