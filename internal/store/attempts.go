@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -78,21 +77,11 @@ func (s *DB) HoldAttempts(ctx context.Context, key string) (throttle.State, erro
 	if tx == nil {
 		return throttle.State{}, errNoTransaction
 	}
-	c := conn{q: tx, s: s}
 	if s.dialect == Postgres {
+		c := conn{q: tx, s: s}
 		if _, err := c.exec(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, throttleLockClass, key); err != nil {
 			return throttle.State{}, err
 		}
 	}
-	var st throttle.State
-	var last, locked int64
-	err := c.row(ctx, `SELECT failures, last_failure_at, locked_until FROM throttles WHERE key = ?`, key).Scan(&st.Failures, &last, &locked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return throttle.State{}, nil
-	}
-	if err != nil {
-		return throttle.State{}, err
-	}
-	st.LastFailure, st.LockedUntil = fromMS(last), fromMS(locked)
-	return st, nil
+	return s.ThrottleState(ctx, key) // in the same transaction
 }

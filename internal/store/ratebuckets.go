@@ -29,8 +29,8 @@ const spendToken = `ON CONFLICT (key) DO UPDATE SET
 // for the disk: set_config(…, true) lasts until the end of the statement's
 // own transaction, so only this write is affected. Every guessing request
 // takes a token, and waiting for the WAL to be flushed twice per request
-// (here and for the step itself) cost about a sixth of the MFA step's
-// throughput. What a crash of PostgreSQL can lose is the takes of the last
+// (here and for the step itself) cost about 12 % of the MFA step's
+// throughput (1,635 against 1,432 steps a second). What a crash of PostgreSQL can lose is the takes of the last
 // few hundred milliseconds (wal_writer_delay): a few tokens given back to
 // whoever spent them. The per-account back-off and the replay guard stay
 // durable.
