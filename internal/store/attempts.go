@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"gatehouse/internal/throttle"
 )
 
@@ -77,11 +79,18 @@ func (s *DB) HoldAttempts(ctx context.Context, key string) (throttle.State, erro
 	if tx == nil {
 		return throttle.State{}, errNoTransaction
 	}
-	if s.dialect == Postgres {
-		c := conn{q: tx, s: s}
-		if _, err := c.exec(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, throttleLockClass, key); err != nil {
-			return throttle.State{}, err
-		}
+	if t, ok := tx.(*pgTx); ok {
+		// The lock and the read go in one round trip (with BEGIN, when
+		// this is the transaction's first statement); each is still a
+		// statement of its own, with its own snapshot.
+		var st throttle.State
+		err := t.pipeline(ctx, func(b *pgx.Batch) {
+			b.Queue(s.rebind(`SELECT pg_advisory_xact_lock(?, hashtext(?))`), throttleLockClass, key)
+			b.Queue(s.rebind(throttleStateSQL), key).QueryRow(func(r pgx.Row) error {
+				return scanThrottleState(r, &st)
+			})
+		})
+		return st, err
 	}
 	return s.ThrottleState(ctx, key) // in the same transaction
 }

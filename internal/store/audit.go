@@ -24,7 +24,11 @@ func insertEvents(ctx context.Context, c conn, events []audit.Event, now time.Ti
 			args = append(args, ms(t), e.Name, e.Result, e.ActorID, e.ActorName, e.TargetUserID, e.TargetUsername, truncate(e.SourceIP, 64),
 				truncate(e.UserAgent, 512), e.CredentialType, e.DeviceID, e.DeviceName, truncate(e.Detail, 1024))
 		}
-		if _, err := c.exec(ctx, insertEventsSQL[n], args...); err != nil {
+		if t, ok := c.bind(ctx).q.(*pgTx); ok {
+			// Nothing reads the events back in the transaction: they
+			// travel with its next statement or its COMMIT.
+			t.later(c.s.rebind(insertEventsSQL[n]), args...)
+		} else if _, err := c.exec(ctx, insertEventsSQL[n], args...); err != nil {
 			return err
 		}
 		events = events[n:]

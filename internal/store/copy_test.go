@@ -15,8 +15,15 @@ import (
 
 func openSQLite(t *testing.T) *store.DB {
 	t.Helper()
+	return openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "src.db"))
+}
+
+// openMigrated opens dsn, brings its schema up to date and closes it when
+// the test ends.
+func openMigrated(t *testing.T, dsn string) *store.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "src.db"))
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

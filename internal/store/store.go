@@ -291,8 +291,11 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return c.q.QueryContext(ctx, c.s.rebind(query), args...)
 }
 
-func (c conn) row(ctx context.Context, query string, args ...any) *sql.Row {
+func (c conn) row(ctx context.Context, query string, args ...any) scanner {
 	c = c.bind(ctx)
+	if t, ok := c.q.(*pgTx); ok {
+		return t.row(ctx, c.s.rebind(query), args...)
+	}
 	if st := c.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -311,8 +314,11 @@ func (c conn) bind(ctx context.Context) conn {
 }
 
 func (c conn) inTx() bool {
-	_, ok := c.q.(*sql.Tx)
-	return ok
+	switch c.q.(type) {
+	case *sql.Tx, *pgTx:
+		return true
+	}
+	return false
 }
 
 func (s *DB) c() conn { return conn{q: s.db, s: s} }
@@ -324,8 +330,8 @@ func (s *DB) w() conn { return conn{q: s.writer, s: s} }
 // ctx in the same transaction: a change and its record commit together or
 // not at all. Inside Atomically, fn runs in the transaction already open.
 func (s *DB) tx(ctx context.Context, fn func(c conn) error) error {
-	if tx := s.ctxTx(ctx); tx != nil {
-		c := conn{q: tx, s: s}
+	// run is fn, then the events, on one transaction's conn.
+	run := func(c conn) error {
 		if err := fn(c); err != nil {
 			return err
 		}
@@ -334,20 +340,19 @@ func (s *DB) tx(ctx context.Context, fn func(c conn) error) error {
 		}
 		return nil
 	}
+	if tx := s.ctxTx(ctx); tx != nil {
+		return run(conn{q: tx, s: s})
+	}
+	if s.dialect == Postgres {
+		return s.pgTransaction(ctx, func(t *pgTx) error { return run(conn{q: t, s: s}) })
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	c := conn{q: tx, s: s}
-	if err := fn(c); err != nil {
+	if err := run(conn{q: tx, s: s}); err != nil {
 		_ = tx.Rollback()
 		return err
-	}
-	if events := audit.Take(ctx); len(events) > 0 {
-		if err := insertEvents(ctx, c, events, time.Now()); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
 	}
 	return tx.Commit()
 }
@@ -366,7 +371,7 @@ func (s *DB) Atomically(ctx context.Context, fn func(ctx context.Context) error)
 		return s.group.do(ctx, fn)
 	}
 	return s.tx(ctx, func(c conn) error {
-		return fn(context.WithValue(ctx, txKey{}, &ctxTx{s: s, tx: c.q.(*sql.Tx)}))
+		return fn(context.WithValue(ctx, txKey{}, &ctxTx{s: s, tx: c.q}))
 	})
 }
 
@@ -374,11 +379,11 @@ type txKey struct{}
 
 type ctxTx struct {
 	s  *DB
-	tx *sql.Tx
+	tx querier // *sql.Tx, or *pgTx on PostgreSQL
 }
 
 // ctxTx returns the transaction of this store that ctx carries, if any.
-func (s *DB) ctxTx(ctx context.Context) *sql.Tx {
+func (s *DB) ctxTx(ctx context.Context) querier {
 	if t, ok := ctx.Value(txKey{}).(*ctxTx); ok && t.s == s {
 		return t.tx
 	}

@@ -28,15 +28,7 @@ func eachDialect(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 			if d == "postgres" {
 				dsn = testenv.PostgresDSN(t)
 			}
-			ctx := context.Background()
-			db, err := store.Open(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := openMigrated(t, dsn)
 			fn(t, db)
 		})
 	}

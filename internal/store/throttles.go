@@ -6,19 +6,31 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"gatehouse/internal/throttle"
 )
 
 // ThrottleState implements throttle.Store.
 func (s *DB) ThrottleState(ctx context.Context, key string) (throttle.State, error) {
 	var st throttle.State
+	err := scanThrottleState(s.c().row(ctx, throttleStateSQL, key), &st)
+	return st, err
+}
+
+const throttleStateSQL = `SELECT failures, last_failure_at, locked_until FROM throttles WHERE key = ?`
+
+// scanThrottleState reads a row of throttleStateSQL into st; no row is the
+// zero state.
+func scanThrottleState(r scanner, st *throttle.State) error {
 	var last, locked int64
-	err := s.c().row(ctx, `SELECT failures, last_failure_at, locked_until FROM throttles WHERE key = ?`, key).Scan(&st.Failures, &last, &locked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return throttle.State{}, nil
+	err := r.Scan(&st.Failures, &last, &locked)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		*st = throttle.State{}
+		return nil
 	}
 	st.LastFailure, st.LockedUntil = fromMS(last), fromMS(locked)
-	return st, err
+	return err
 }
 
 // AddFailure implements throttle.Store. The counter is incremented by one

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// pgTx is a PostgreSQL transaction run by hand — BEGIN and COMMIT sent by
+// the store on one pooled connection — instead of database/sql's *sql.Tx,
+// so that statements whose answer nothing waits for can share a round trip
+// (pgx's pipelined batches) with the next statement that is sent:
+//
+//   - BEGIN goes with the transaction's first statement when that is an
+//     exec or a pipeline (HoldAttempts), instead of alone;
+//   - writes queued with later (the audit events) go with the next
+//     statement, or with COMMIT.
+//
+// On loopback each round trip was about 3.5 % of an MFA step's cost
+// (three extra ones: 2,140 → 1,920 req/s), most of it system calls and
+// wake-ups in both processes rather than work in the database.
+//
+// Statements still run in the order they were issued, so what the
+// transaction sees and commits is what it would be one statement at a
+// time; only an error of a queued write surfaces later, from the statement
+// it was sent with, and fails the transaction just the same.
+type pgTx struct {
+	conn    *sql.Conn
+	begun   bool
+	pending []pgStmt
+}
+
+type pgStmt struct {
+	query string
+	args  []any
+}
+
+// pgTransaction runs fn in a transaction on a connection of its own and
+// commits when fn returns nil. Whatever happens in fn — an error, a panic,
+// a cancelled context — the connection goes back to the pool only outside
+// a transaction; one that cannot be rolled back is closed instead.
+func (s *DB) pgTransaction(ctx context.Context, fn func(t *pgTx) error) (err error) {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	t := &pgTx{conn: c}
+	committed := false
+	defer func() {
+		if !committed {
+			t.pending = nil
+		}
+		t.release()
+	}()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.commit(ctx); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// later queues a write whose result nobody reads: it is sent with the
+// transaction's next statement.
+func (t *pgTx) later(query string, args ...any) {
+	t.pending = append(t.pending, pgStmt{query, args})
+}
+
+// pipeline sends, in one round trip, BEGIN if it has not been sent, the
+// queued writes, and then what queue adds to the batch (whose callbacks
+// read the answers). It returns the first error.
+func (t *pgTx) pipeline(ctx context.Context, queue func(b *pgx.Batch)) error {
+	return t.conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: unexpected PostgreSQL driver connection %T", dc)
+		}
+		b := &pgx.Batch{}
+		if !t.begun {
+			b.Queue("begin")
+			t.begun = true
+		}
+		for _, p := range t.pending {
+			b.Queue(p.query, p.args...)
+		}
+		t.pending = nil
+		if queue != nil {
+			queue(b)
+		}
+		return pc.Conn().SendBatch(ctx, b).Close()
+	})
+}
+
+// ready sends BEGIN and the queued writes before a statement that returns
+// rows: database/sql cannot read rows out of a batch.
+func (t *pgTx) ready(ctx context.Context) error {
+	if t.begun && len(t.pending) == 0 {
+		return nil
+	}
+	if len(t.pending) == 0 {
+		t.begun = true
+		_, err := t.conn.ExecContext(ctx, "begin")
+		return err
+	}
+	return t.pipeline(ctx, nil)
+}
+
+// ExecContext sends the statement together with BEGIN and the queued
+// writes, when there are any.
+func (t *pgTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.begun && len(t.pending) == 0 {
+		return t.conn.ExecContext(ctx, query, args...)
+	}
+	var tag pgconn.CommandTag
+	err := t.pipeline(ctx, func(b *pgx.Batch) {
+		b.Queue(query, args...).Exec(func(ct pgconn.CommandTag) error {
+			tag = ct
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+func (t *pgTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.ready(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.QueryContext(ctx, query, args...)
+}
+
+func (t *pgTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.conn.QueryRowContext(ctx, query, args...)
+}
+
+// row is QueryRowContext that hands on ready's error: *sql.Row cannot
+// carry one.
+func (t *pgTx) row(ctx context.Context, query string, args ...any) scanner {
+	if err := t.ready(ctx); err != nil {
+		return errRow{err}
+	}
+	return t.conn.QueryRowContext(ctx, query, args...)
+}
+
+// scanner is what a single-row query gives: *sql.Row, or errRow.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// errCommitRolledBack: PostgreSQL answers COMMIT with ROLLBACK when a
+// statement of the transaction had failed, without an error of its own.
+var errCommitRolledBack = errors.New("store: the transaction was rolled back by the database (a statement in it had failed)")
+
+// commit sends the queued writes and COMMIT in one round trip. A
+// transaction that never sent a statement has nothing to commit.
+func (t *pgTx) commit(ctx context.Context) error {
+	if !t.begun && len(t.pending) == 0 {
+		return nil
+	}
+	return t.pipeline(ctx, func(b *pgx.Batch) {
+		b.Queue("commit").Exec(func(ct pgconn.CommandTag) error {
+			if ct.String() != "COMMIT" {
+				return errCommitRolledBack
+			}
+			return nil
+		})
+	})
+}
+
+// release hands the connection back to the pool, rolled back first if a
+// transaction is still open on it (fn failed, or COMMIT did not get
+// through). pgx's driver would discard such a connection when it is next
+// lent (stdlib.Conn.ResetSession); rolling back here keeps it, and the
+// next borrower does not pay for a new connection. One that cannot be
+// rolled back is closed.
+func (t *pgTx) release() {
+	_ = t.conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok || pc.Conn().IsClosed() {
+			return driver.ErrBadConn
+		}
+		if pc.Conn().PgConn().TxStatus() == 'I' {
+			return nil
+		}
+		// The caller's context may be what ended the transaction.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := pc.Conn().Exec(ctx, "rollback"); err != nil || pc.Conn().PgConn().TxStatus() != 'I' {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	_ = t.conn.Close()
+}
