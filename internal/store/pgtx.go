@@ -46,27 +46,17 @@ type pgStmt struct {
 // commits when fn returns nil. Whatever happens in fn — an error, a panic,
 // a cancelled context — the connection goes back to the pool only outside
 // a transaction; one that cannot be rolled back is closed instead.
-func (s *DB) pgTransaction(ctx context.Context, fn func(t *pgTx) error) (err error) {
+func (s *DB) pgTransaction(ctx context.Context, fn func(t *pgTx) error) error {
 	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	t := &pgTx{conn: c}
-	committed := false
-	defer func() {
-		if !committed {
-			t.pending = nil
-		}
-		t.release()
-	}()
+	defer t.release()
 	if err := fn(t); err != nil {
 		return err
 	}
-	if err := t.commit(ctx); err != nil {
-		return err
-	}
-	committed = true
-	return nil
+	return t.commit(ctx)
 }
 
 // later queues a write whose result nobody reads: it is sent with the
