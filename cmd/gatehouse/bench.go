@@ -596,10 +596,10 @@ func printRun(w io.Writer, r benchRun) {
 		fmt.Fprintln(w, "  latency includes the warm-up: the phase was shorter than --warmup (send more --requests to leave it out)")
 	}
 	if r.ServerCPUms > 0 {
-		fmt.Fprintf(w, "  server CPU %.3f ms per request: %.0f req/s if it had the %d cores to itself\n", r.ServerCPUms, r.CPUBoundRPS, runtime.NumCPU())
+		fmt.Fprintf(w, "  server CPU %s ms per request: %.0f req/s if it had the %d cores to itself\n", cpuMS(r.ServerCPUms), r.CPUBoundRPS, runtime.NumCPU())
 	}
 	if r.MachineCPUms > 0 {
-		fmt.Fprintf(w, "  machine CPU %.3f ms per request (server, load generator, database, anything else), cores %.0f%% busy\n", r.MachineCPUms, 100*r.MachineBusy)
+		fmt.Fprintf(w, "  machine CPU %s ms per request (server, load generator, database, anything else), cores %.0f%% busy\n", cpuMS(r.MachineCPUms), 100*r.MachineBusy)
 	}
 	if r.LoadAvg != "" {
 		fmt.Fprintf(w, "  load average after the phase: %s\n", r.LoadAvg)
@@ -1316,4 +1316,11 @@ func benchSignIns(ctx context.Context, o benchOptions, in *benchInstall, fromRou
 		return fmt.Errorf("bench: %d of %d sign-ins failed; first: %s", r.Errors, r.Requests, r.FirstError)
 	}
 	return nil
+}
+
+// cpuMS formats a CPU time per request (> 0) to three significant digits:
+// the kernel reports a process's CPU time in 10 ms units, so over a phase
+// of a few dozen sign-ins more digits would be noise.
+func cpuMS(v float64) string {
+	return strconv.FormatFloat(v, 'f', max(0, 2-int(math.Floor(math.Log10(v)))), 64)
 }

@@ -115,3 +115,25 @@ func TestBenchRefusesBadFlagsByName(t *testing.T) {
 		})
 	}
 }
+
+// The kernel counts a process's CPU time in 10 ms units, so a CPU time per
+// request is printed to three significant digits, not a fixed three decimals
+// ("134.000 ms" claimed a precision a few dozen sign-ins cannot have).
+func TestCPUPerRequestIsPrintedToThreeSignificantDigits(t *testing.T) {
+	for _, c := range []struct {
+		ms   float64
+		want string
+	}{
+		{0.2795, "0.280"},
+		{0.05, "0.0500"},
+		{1.234, "1.23"},
+		{16.66, "16.7"},
+		{134, "134"},
+		{128.5, "128"}, // round half to even
+		{1234.4, "1234"},
+	} {
+		if got := cpuMS(c.ms); got != c.want {
+			t.Errorf("cpuMS(%v) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+}

@@ -130,12 +130,20 @@ func (t *pgTx) QueryContext(ctx context.Context, query string, args ...any) (*sq
 	return t.conn.QueryContext(ctx, query, args...)
 }
 
+// QueryRowContext is there for the querier interface; the store reads a row
+// through row, which hands on ready's error intact. *sql.Row cannot carry
+// one, so here a failed ready becomes a query on a cancelled context,
+// which fails without being sent.
 func (t *pgTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := t.ready(ctx); err != nil {
+		dead, cancel := context.WithCancelCause(ctx)
+		cancel(err)
+		return t.conn.QueryRowContext(dead, query, args...)
+	}
 	return t.conn.QueryRowContext(ctx, query, args...)
 }
 
-// row is QueryRowContext that hands on ready's error: *sql.Row cannot
-// carry one.
+// row is QueryRowContext with ready's error as the Scan's.
 func (t *pgTx) row(ctx context.Context, query string, args ...any) scanner {
 	if err := t.ready(ctx); err != nil {
 		return errRow{err}
