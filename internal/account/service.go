@@ -21,6 +21,9 @@ type SecondFactor interface {
 	Methods(ctx context.Context, userID string) ([]string, error)
 	// CheckTOTP verifies a sign-in code, replay-proof.
 	CheckTOTP(ctx context.Context, userID, code string) error
+	// ReadAheadTOTP says, inside the step's transaction, that CheckTOTP
+	// comes next, so the store may fetch what it reads ahead of it.
+	ReadAheadTOTP(ctx context.Context, userID string)
 }
 
 // PolicySource gives the administrator's MFA settings.
@@ -393,6 +396,7 @@ func (s *Service) rotate(ctx context.Context, sess Session, u User, state State)
 // VerifyTOTP completes the MFA step with an authenticator code.
 func (s *Service) VerifyTOTP(ctx context.Context, token, code string, opt StepOptions) (Result, error) {
 	opt.CredentialType = audit.TOTP
+	opt.readAhead = s.MFA.ReadAheadTOTP
 	return s.CompleteStep(ctx, token, opt, func(ctx context.Context, userID string) error {
 		return s.MFA.CheckTOTP(ctx, userID, code)
 	})
@@ -408,6 +412,10 @@ type StepOptions struct {
 	CredentialType string
 	// State is the step being completed: StateMFA unless set.
 	State State
+	// readAhead, if set, runs in the step's transaction before the
+	// account's throttle is held, to say what the check will read: on
+	// PostgreSQL that read then shares the hold's round trip.
+	readAhead func(ctx context.Context, userID string)
 }
 
 // CompleteMFA runs check, which verifies one second factor of the session's
@@ -449,6 +457,9 @@ func (s *Service) CompleteStep(ctx context.Context, token string, opt StepOption
 	var res Result
 	var stepErr error
 	err = s.Store.Atomically(ctx, func(ctx context.Context) error {
+		if opt.readAhead != nil {
+			opt.readAhead(ctx, u.ID)
+		}
 		attempt, err := s.Throttle.BeginHeld(ctx, ThrottleKey(u.ID))
 		if err != nil {
 			return err

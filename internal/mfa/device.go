@@ -140,6 +140,11 @@ type Store interface {
 	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
 	// ListDevices returns the user's active devices, oldest first.
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
+	// ReadAheadDevices says, inside Atomically, that ListDevices(ctx,
+	// userID) comes soon: a store may read it along with the
+	// transaction's next statements and save ListDevices a round trip.
+	// It may do nothing; it never changes what ListDevices returns.
+	ReadAheadDevices(ctx context.Context, userID string)
 	// GetDevice returns one device of the user, active or pending; ErrNotFound
 	// when it does not exist or belongs to someone else.
 	GetDevice(ctx context.Context, userID, id string) (Device, error)

@@ -409,6 +409,12 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) (Device, 
 	return Device{}, errcode.New(errcode.InvalidCode, "That code is not right. Enter the code your authenticator app shows now.")
 }
 
+// ReadAheadTOTP says, inside the transaction a sign-in step runs in,
+// that CheckTOTP for userID comes soon (Store.ReadAheadDevices).
+func (s *Service) ReadAheadTOTP(ctx context.Context, userID string) {
+	s.Store.ReadAheadDevices(ctx, userID)
+}
+
 // CheckTOTP is VerifyTOTP for sign-in, which needs only the verdict.
 func (s *Service) CheckTOTP(ctx context.Context, userID, code string) error {
 	_, err := s.VerifyTOTP(ctx, userID, code)

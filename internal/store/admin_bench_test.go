@@ -30,14 +30,7 @@ func BenchmarkAdminUserSearch(b *testing.B) {
 				dsn = testenv.PostgresDSN(b)
 			}
 			ctx := context.Background()
-			db, err := Open(ctx, dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			if err := db.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
+			db := OpenMigratedForTest(b, dsn)
 			start := time.Now()
 			seedUsers(b, db, benchUsers)
 			b.Logf("%s: seeded %d users in %v", d, benchUsers, time.Since(start).Round(time.Millisecond))

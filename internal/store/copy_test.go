@@ -22,16 +22,7 @@ func openSQLite(t *testing.T) *store.DB {
 // the test ends.
 func openMigrated(t *testing.T, dsn string) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return store.OpenMigratedForTest(t, dsn)
 }
 
 func TestCopyAllMovesEveryRowFromSQLiteToPostgres(t *testing.T) {

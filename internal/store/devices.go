@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"gatehouse/internal/mfa"
 )
 
@@ -28,8 +30,40 @@ func scanDevice(r interface{ Scan(...any) error }) (mfa.Device, error) {
 
 // ListDevices implements mfa.Store.
 func (s *DB) ListDevices(ctx context.Context, userID string) ([]mfa.Device, error) {
-	rows, err := s.c().query(ctx, `SELECT `+deviceColumns+` FROM mfa_devices WHERE user_id = ? AND status = 'active' ORDER BY activated_at, id`, userID)
+	if t, ok := s.ctxTx(ctx).(*pgTx); ok {
+		if v, err, ok := t.takeAhead(listDevicesKey(userID)); ok {
+			ds, _ := v.([]mfa.Device)
+			return ds, err
+		}
+	}
+	rows, err := s.c().query(ctx, listDevicesSQL, userID)
 	return collect(rows, err, scanDevice)
+}
+
+const listDevicesSQL = `SELECT ` + deviceColumns + ` FROM mfa_devices WHERE user_id = ? AND status = 'active' ORDER BY activated_at, id`
+
+func listDevicesKey(userID string) string { return "devices\x00" + userID }
+
+// ReadAheadDevices implements mfa.Store. On PostgreSQL, inside a
+// transaction, ListDevices(ctx, userID) is read in the transaction's next
+// round trip (the one that holds the account's throttle, at the MFA step),
+// after its statements, and the ListDevices call that follows takes that
+// answer instead of a round trip of its own. Anything else sent in between
+// drops it. Elsewhere it does nothing.
+func (s *DB) ReadAheadDevices(ctx context.Context, userID string) {
+	t, ok := s.ctxTx(ctx).(*pgTx)
+	if !ok {
+		return
+	}
+	t.readAhead(&pgRead{
+		key:   listDevicesKey(userID),
+		query: s.rebind(listDevicesSQL),
+		args:  []any{userID},
+		scan: func(rows pgx.Rows) (any, error) {
+			ds, err := scanAll(rows, scanDevice)
+			return ds, err
+		},
+	})
 }
 
 // GetDevice implements mfa.Store.

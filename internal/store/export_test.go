@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"testing"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -40,4 +41,20 @@ func (s *DB) ConnsInTransaction(ctx context.Context, n int) (int, error) {
 		}
 	}
 	return in, nil
+}
+
+// OpenMigratedForTest opens dsn, brings its schema up to date and closes
+// it when the test ends.
+func OpenMigratedForTest(t testing.TB, dsn string) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

@@ -35,6 +35,23 @@ type pgTx struct {
 	conn    *sql.Conn
 	begun   bool
 	pending []pgStmt
+	// ahead is a read asked for ahead of time (readAhead): sent at the
+	// end of the next pipelined round trip, and its answer handed to the
+	// store call that asks for it right after; any other statement in
+	// between drops it, since the transaction may have changed what it
+	// read.
+	ahead *pgRead
+}
+
+// pgRead is a read sent ahead of the call that wants its answer.
+type pgRead struct {
+	key   string // what the call that takes it asks for
+	query string
+	args  []any
+	scan  func(pgx.Rows) (any, error)
+	sent  bool
+	val   any
+	err   error
 }
 
 type pgStmt struct {
@@ -65,10 +82,38 @@ func (t *pgTx) later(query string, args ...any) {
 	t.pending = append(t.pending, pgStmt{query, args})
 }
 
+// readAhead asks for r to be sent with the transaction's next pipelined
+// round trip (HoldAttempts'), after that round trip's own statements; the
+// call that wants the answer then takes it with takeAhead instead of a
+// round trip of its own.
+func (t *pgTx) readAhead(r *pgRead) {
+	t.ahead = r
+}
+
+// takeAhead returns the answer of the read sent ahead for key, if that
+// read was sent and nothing was sent after it.
+func (t *pgTx) takeAhead(key string) (val any, err error, ok bool) {
+	r := t.ahead
+	if r == nil || !r.sent || r.key != key {
+		return nil, nil, false
+	}
+	t.ahead = nil
+	return r.val, r.err, true
+}
+
+// dropSentAhead forgets an answer read ahead once another statement goes:
+// the transaction may have changed what it read.
+func (t *pgTx) dropSentAhead() {
+	if t.ahead != nil && t.ahead.sent {
+		t.ahead = nil
+	}
+}
+
 // pipeline sends, in one round trip, BEGIN if it has not been sent, the
-// queued writes, and then what queue adds to the batch (whose callbacks
-// read the answers). It returns the first error.
+// queued writes, what queue adds to the batch (whose callbacks read the
+// answers), and last a read asked for ahead. It returns the first error.
 func (t *pgTx) pipeline(ctx context.Context, queue func(b *pgx.Batch)) error {
+	t.dropSentAhead()
 	return t.conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -86,6 +131,13 @@ func (t *pgTx) pipeline(ctx context.Context, queue func(b *pgx.Batch)) error {
 		if queue != nil {
 			queue(b)
 		}
+		if r := t.ahead; r != nil {
+			r.sent = true
+			b.Queue(r.query, r.args...).Query(func(rows pgx.Rows) error {
+				r.val, r.err = r.scan(rows)
+				return r.err
+			})
+		}
 		return pc.Conn().SendBatch(ctx, b).Close()
 	})
 }
@@ -93,6 +145,7 @@ func (t *pgTx) pipeline(ctx context.Context, queue func(b *pgx.Batch)) error {
 // ready sends BEGIN and the queued writes before a statement that returns
 // rows: database/sql cannot read rows out of a batch.
 func (t *pgTx) ready(ctx context.Context) error {
+	t.ahead = nil // a statement outside a pipeline: nothing carries it
 	if t.begun && len(t.pending) == 0 {
 		return nil
 	}
@@ -108,6 +161,7 @@ func (t *pgTx) ready(ctx context.Context) error {
 // writes, when there are any.
 func (t *pgTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.begun && len(t.pending) == 0 {
+		t.ahead = nil
 		return t.conn.ExecContext(ctx, query, args...)
 	}
 	var tag pgconn.CommandTag
@@ -167,6 +221,7 @@ var errCommitRolledBack = errors.New("store: the transaction was rolled back by 
 // commit sends the queued writes and COMMIT in one round trip. A
 // transaction that never sent a statement has nothing to commit.
 func (t *pgTx) commit(ctx context.Context) error {
+	t.ahead = nil // never read after COMMIT
 	if !t.begun && len(t.pending) == 0 {
 		return nil
 	}

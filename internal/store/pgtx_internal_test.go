@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"gatehouse/internal/mfa"
 	"gatehouse/internal/testenv"
 )
 
@@ -14,11 +15,7 @@ import (
 // its own, outside the transaction it was meant to be part of.
 func TestEveryFirstStatementRunsInsideTheTransaction(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, testenv.PostgresDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openPostgresInside(t)
 	first := map[string]func(tx *pgTx) error{
 		"ExecContext": func(tx *pgTx) error {
 			_, err := tx.ExecContext(ctx, "SELECT 1")
@@ -61,4 +58,42 @@ func TestEveryFirstStatementRunsInsideTheTransaction(t *testing.T) {
 			}
 		})
 	}
+}
+
+// At the MFA step the devices are read in the round trip that holds the
+// account's throttle and ListDevices takes that answer: the round trip it
+// saves is what the read-ahead is for, so losing it is a failure too.
+func TestDevicesReadAheadTravelWithTheHold(t *testing.T) {
+	ctx := context.Background()
+	db := openPostgresInside(t)
+	err := db.Atomically(ctx, func(ctx context.Context) error {
+		tx := db.ctxTx(ctx).(*pgTx)
+		db.ReadAheadDevices(ctx, "nobody")
+		if _, err := db.HoldAttempts(ctx, "account:nobody"); err != nil {
+			return err
+		}
+		if tx.ahead == nil || !tx.ahead.sent {
+			t.Fatalf("after the hold the read ahead is %+v, want it sent", tx.ahead)
+		}
+		// Mark the answer, to see ListDevices hand it out.
+		tx.ahead.val = []mfa.Device{{ID: "read ahead"}}
+		ds, err := db.ListDevices(ctx, "nobody")
+		if err != nil {
+			return err
+		}
+		if len(ds) != 1 || ds[0].ID != "read ahead" {
+			t.Errorf("ListDevices = %+v: it ran a query of its own instead of taking the answer read ahead", ds)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openPostgresInside is a fresh, migrated PostgreSQL schema for tests
+// inside the package.
+func openPostgresInside(t *testing.T) *DB {
+	t.Helper()
+	return OpenMigratedForTest(t, testenv.PostgresDSN(t))
 }

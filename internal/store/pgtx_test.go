@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/audit"
@@ -180,4 +181,95 @@ func assertPoolOutsideTransactions(t *testing.T, db *store.DB) {
 	if n != 0 {
 		t.Fatalf("%d connections of the pool are inside a transaction", n)
 	}
+}
+
+// activeDevice adds an active authenticator app for the user, last used at
+// step 100.
+func activeDevice(t *testing.T, db *store.DB, id, userID string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreatePending(ctx, pending(id, userID, "phone "+id), t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Activate(ctx, userID, id, 100, 0, 5, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Reading the devices ahead (on PostgreSQL, in the round trip that holds
+// the throttle) never changes what ListDevices returns: not for another
+// user, not after the transaction wrote to them, not when nothing holds.
+func TestDevicesReadAheadAreWhatListDevicesReturns(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		addUser(t, db, "u1", "alice")
+		addUser(t, db, "u2", "bob")
+		activeDevice(t, db, "d1", "u1")
+		activeDevice(t, db, "d2", "u2")
+		cases := []struct {
+			name string
+			hold bool
+			// between runs after the hold, before ListDevices(list)
+			between  func(ctx context.Context) error
+			list     string
+			wantID   string
+			wantStep any // int64, or per dialect
+		}{
+			{"read with the hold", true, nil, "u1", "d1", int64(100)},
+			{"nothing sent after it was asked for", false, nil, "u1", "d1", int64(100)},
+			{"the transaction wrote to the device after the hold", true, func(ctx context.Context) error {
+				return db.RecordUse(ctx, "d1", 200, 0, t0.Add(2*time.Minute))
+			}, "u1", "d1", int64(200)},
+			{"another statement after the hold", true, func(ctx context.Context) error {
+				_, err := db.ThrottleState(ctx, "account:u1")
+				return err
+			}, "u1", "d1", int64(100)},
+			// Each statement of a PostgreSQL transaction sees what others
+			// committed before it: so must a read that follows one.
+			{"another transaction wrote, then a statement", true, func(ctx context.Context) error {
+				if db.Dialect() == store.SQLite {
+					return nil // the transaction holds SQLite's one writer
+				}
+				if err := db.RecordUse(context.Background(), "d1", 300, 0, t0.Add(3*time.Minute)); err != nil {
+					return err
+				}
+				_, err := db.ThrottleState(ctx, "account:u1")
+				return err
+			}, "u1", "d1", map[store.Dialect]int64{store.SQLite: 100, store.Postgres: 300}},
+			{"another user's devices asked for", true, nil, "u2", "d2", int64(100)},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				refused := errors.New("roll back")
+				err := db.Atomically(ctx, func(ctx context.Context) error {
+					db.ReadAheadDevices(ctx, "u1")
+					if c.hold {
+						if _, err := db.HoldAttempts(ctx, "account:u1"); err != nil {
+							return err
+						}
+					}
+					if c.between != nil {
+						if err := c.between(ctx); err != nil {
+							return err
+						}
+					}
+					ds, err := db.ListDevices(ctx, c.list)
+					if err != nil {
+						return err
+					}
+					want, ok := c.wantStep.(int64)
+					if !ok {
+						want = c.wantStep.(map[store.Dialect]int64)[db.Dialect()]
+					}
+					if len(ds) != 1 || ds[0].ID != c.wantID || ds[0].LastStep != want {
+						t.Errorf("ListDevices(%s) = %+v, want %s at step %d", c.list, ds, c.wantID, want)
+					}
+					return refused
+				})
+				if !errors.Is(err, refused) {
+					t.Fatal(err)
+				}
+			})
+		}
+	})
 }

@@ -526,6 +526,15 @@ func collect[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any)
 		return nil, err
 	}
 	defer rows.Close()
+	return scanAll(rows, scan)
+}
+
+// scanAll reads every row with scan: rows is *sql.Rows or pgx.Rows.
+func scanAll[T any](rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
