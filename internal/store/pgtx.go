@@ -54,6 +54,15 @@ type pgRead struct {
 	err   error
 }
 
+// beginSQL names the isolation level instead of taking the database's
+// default: holding the account's throttle (HoldAttempts) relies on each
+// statement seeing what was committed before it began, which is READ
+// COMMITTED. Under a default of REPEATABLE READ the counter's read would
+// see the snapshot of the transaction's start, from before the lock was
+// granted, and concurrent guesses would fail to serialize (500s) instead
+// of being counted.
+const beginSQL = "begin isolation level read committed"
+
 type pgStmt struct {
 	query string
 	args  []any
@@ -121,7 +130,7 @@ func (t *pgTx) pipeline(ctx context.Context, queue func(b *pgx.Batch)) error {
 		}
 		b := &pgx.Batch{}
 		if !t.begun {
-			b.Queue("begin")
+			b.Queue(beginSQL)
 			t.begun = true
 		}
 		for _, p := range t.pending {
@@ -151,7 +160,7 @@ func (t *pgTx) ready(ctx context.Context) error {
 	}
 	if len(t.pending) == 0 {
 		t.begun = true
-		_, err := t.conn.ExecContext(ctx, "begin")
+		_, err := t.conn.ExecContext(ctx, beginSQL)
 		return err
 	}
 	return t.pipeline(ctx, nil)

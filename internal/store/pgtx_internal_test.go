@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -96,4 +98,45 @@ func TestDevicesReadAheadTravelWithTheHold(t *testing.T) {
 func openPostgresInside(t *testing.T) *DB {
 	t.Helper()
 	return OpenMigratedForTest(t, testenv.PostgresDSN(t))
+}
+
+// Transactions run at READ COMMITTED whatever the database's default: the
+// throttle's hold depends on it (beginSQL).
+func TestTransactionsAreReadCommittedWhateverTheDefault(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.PostgresDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	// pgx sends unknown DSN parameters as run-time settings.
+	db := OpenMigratedForTest(t, dsn+sep+"default_transaction_isolation="+url.PathEscape("repeatable read"))
+	var def string
+	if err := db.c().row(ctx, `SELECT current_setting('default_transaction_isolation')`).Scan(&def); err != nil || def != "repeatable read" {
+		t.Fatalf("the connection's default isolation is %q (%v): the test did not set it", def, err)
+	}
+	paths := map[string]func(ctx context.Context) error{
+		"a transaction that starts with a read": func(ctx context.Context) error { return nil },
+		"a transaction that starts with the hold": func(ctx context.Context) error {
+			_, err := db.HoldAttempts(ctx, "account:nobody")
+			return err
+		},
+	}
+	for name, first := range paths {
+		t.Run(name, func(t *testing.T) {
+			var level string
+			err := db.Atomically(ctx, func(ctx context.Context) error {
+				if err := first(ctx); err != nil {
+					return err
+				}
+				return db.c().row(ctx, `SELECT current_setting('transaction_isolation')`).Scan(&level)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if level != "read committed" {
+				t.Fatalf("transaction isolation %q, want read committed", level)
+			}
+		})
+	}
 }

@@ -62,11 +62,14 @@ func (l *Limiter) Begin(ctx context.Context, key string) (*Attempt, error) {
 // unless there were failures to forget, which keeps the common case
 // (a person typing the right code) to two reads instead of three writes.
 func (l *Limiter) BeginHeld(ctx context.Context, key string) (*Attempt, error) {
-	now := l.Now()
 	prev, err := l.attempts().HoldAttempts(ctx, key)
 	if err != nil {
 		return nil, err
 	}
+	// The time is read once the hold is granted: waiting for it can take
+	// as long as the answers queued before this one, and a lock read
+	// against the time before the wait would look longer than it is.
+	now := l.Now()
 	if now.Before(prev.LockedUntil) {
 		return nil, lockedError(prev.LockedUntil.Sub(now))
 	}
