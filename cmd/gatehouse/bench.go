@@ -608,7 +608,8 @@ func printRun(w io.Writer, r benchRun) {
 		fmt.Fprintf(w, "  first failure: %s\n", r.FirstError)
 	}
 	if r.Kind == "mfa" && r.DBBytes > 0 {
-		fmt.Fprintf(w, "  seeded in %.1f s; database %d bytes, %.0f bytes per user with one device\n", r.SeedSecs, r.DBBytes, r.BytesUser)
+		fmt.Fprintf(w, "  seeded in %s; database %d bytes, %.0f bytes per user with one device\n",
+			time.Duration(r.SeedSecs*float64(time.Second)).Round(time.Millisecond), r.DBBytes, r.BytesUser)
 	}
 	if r.Kind == "signin" {
 		fmt.Fprintf(w, "  password hashing: %s\n", r.Argon2)
