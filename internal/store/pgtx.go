@@ -21,7 +21,10 @@ import (
 //   - BEGIN goes with the transaction's first statement when that is an
 //     exec or a pipeline (HoldAttempts), instead of alone;
 //   - writes queued with later (the audit events) go with the next
-//     statement, or with COMMIT.
+//     statement, or with COMMIT;
+//   - a read asked for ahead (readAhead: the MFA step's devices) goes
+//     last in the next pipelined round trip, and the call that wants it
+//     takes the answer (takeAhead) if nothing was sent in between.
 //
 // On loopback each round trip was about 3.5 % of an MFA step's cost
 // (three extra ones: 2,140 → 1,920 req/s), most of it system calls and
